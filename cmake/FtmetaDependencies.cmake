@@ -1,0 +1,35 @@
+# Finds ftmeta's dependencies and defines ftmeta::torch. Used by the build and by the installed
+# ftmetaConfig.cmake alike, so a consumer resolves them the same way.
+#
+# LibTorch comes from the pinned torch wheel: give -DFTMETA_PYTHON=<venv>/bin/python (the scripts
+# do), or a CMAKE_PREFIX_PATH / Torch_DIR that already points at it.
+include_guard(GLOBAL)
+include(CMakeFindDependencyMacro)
+
+if(NOT TARGET ftmeta::torch)
+  if(NOT Torch_DIR AND FTMETA_PYTHON)
+    execute_process(COMMAND ${FTMETA_PYTHON} -c "import torch.utils; print(torch.utils.cmake_prefix_path)"
+                    OUTPUT_VARIABLE _ftmeta_torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
+                    RESULT_VARIABLE _ftmeta_rc)
+    if(NOT _ftmeta_rc EQUAL 0)
+      message(FATAL_ERROR "ftmeta: '${FTMETA_PYTHON}' cannot import torch; run scripts/setup.sh first")
+    endif()
+    list(APPEND CMAKE_PREFIX_PATH ${_ftmeta_torch_prefix})
+  endif()
+  # The wheel is a CUDA build; name the architectures so configuring needs no GPU to probe.
+  if(NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST} AND NOT TORCH_CUDA_ARCH_LIST)
+    set(TORCH_CUDA_ARCH_LIST "8.0;9.0")
+  endif()
+  find_dependency(Torch)
+  add_library(ftmeta::torch INTERFACE IMPORTED)
+  # Torch's config exports plain variables; wrap them once as an imported (system) target.
+  set_target_properties(ftmeta::torch PROPERTIES
+    INTERFACE_LINK_LIBRARIES "${TORCH_LIBRARIES}"
+    INTERFACE_INCLUDE_DIRECTORIES "${TORCH_INCLUDE_DIRS}")
+  get_filename_component(FTMETA_TORCH_LIBDIR "${TORCH_LIBRARY}" DIRECTORY)
+endif()
+
+find_dependency(OpenCV COMPONENTS core imgproc imgcodecs)
+set(FTMETA_OPENCV_TARGETS opencv_core opencv_imgproc opencv_imgcodecs)
+find_dependency(Boost 1.71)
+find_dependency(ZLIB)

@@ -1,0 +1,1 @@
+// Anchors the shared precompiled header of third-party headers; it defines nothing.
