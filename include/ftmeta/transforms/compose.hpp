@@ -1,0 +1,247 @@
+// ftmeta/transforms/compose.hpp: Compose (the checked op chain), the fusion planner and its plan types.
+// ftmeta:pure
+// Like an Eigen expression, a Compose carries no work: the planner reads the ops' traits and groups
+// them into stages (consecutive geometric ops -> one GeometricStage, executed as one 2x3 map and
+// one resample; ToTensor and pointwise tensor ops -> one PixelStage, executed as one pass from the
+// uint8 image to the float tensor). Kernels (execute.hpp) run a plan; this header runs nothing.
+#pragma once
+
+#include <ftmeta/core/rng.hpp>
+#include <ftmeta/core/type_list.hpp>
+#include <ftmeta/transforms/detail/text.hpp>
+#include <ftmeta/transforms/geometry.hpp>
+#include <ftmeta/transforms/ops.hpp>
+#include <ftmeta/transforms/traits.hpp>
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+
+namespace ftmeta::transforms {
+
+// --- stages (the plan's vocabulary) --------------------------------------------------------------
+
+/// Which stage an op joins.
+enum class StageKind { geometric, pixel, tensor };
+
+template <class Op>
+inline constexpr StageKind stage_kind_v = OpTraits<Op>::kind == OpKind::geometric ? StageKind::geometric
+                                          : (OpTraits<Op>::kind == OpKind::tensor && !OpTraits<Op>::pointwise)
+                                              ? StageKind::tensor
+                                              : StageKind::pixel;
+
+namespace detail {
+template <class... Ops>
+constexpr std::string op_names(const char* separator) {
+  std::string text;
+  ((text.append(text.empty() ? "" : separator), text.append(Ops::name())), ...);
+  return text;
+}
+}  // namespace detail
+
+/// Consecutive geometric ops: their maps multiply into one 2x3 map, executed as one resample.
+template <class... Ops>
+struct GeometricStage {
+  static constexpr StageKind kind = StageKind::geometric;
+  using ops = meta::TypeList<Ops...>;
+  template <class Op>
+  using append = GeometricStage<Ops..., Op>;
+
+  /// Samples every op's parameters in order (each sees the size its predecessor outputs) and
+  /// returns the folded step: the output size and the one map from output to input pixels.
+  static constexpr GeomStep sample(Rng& rng, ImageSize in) {
+    GeomStep acc = identity_step(in);
+    ((acc = chain(acc, Ops::step(Ops::sample(rng, acc.out), acc.out))), ...);
+    return acc;
+  }
+  static constexpr std::string describe() {
+    return detail::cat("GeometricStage[", detail::op_names<Ops...>(", "), "]: one 2x3 map, one resample");
+  }
+};
+
+/// ToTensor, the pointwise ops around it (photometric before, Normalize-like after): one pass from the
+/// uint8 BGR/gray image to the float32 RGB CHW tensor.
+template <class... Ops>
+struct PixelStage {
+  static constexpr StageKind kind = StageKind::pixel;
+  using ops = meta::TypeList<Ops...>;
+  template <class Op>
+  using append = PixelStage<Ops..., Op>;
+
+  /// Whether every op is a per-channel multiply-add (they then fold into a single one).
+  static constexpr bool channel_affine = (requires { Ops::affine(); } && ...);
+  /// The ops from ToTensor on, folded: uint8 value -> float value is one multiply-add per channel.
+  static constexpr ChannelAffine affine() {
+    ChannelAffine r;
+    if constexpr (channel_affine) ((r = then(r, Ops::affine())), ...);
+    return r;
+  }
+  static constexpr std::string describe() {
+    return detail::cat("PixelStage[", detail::op_names<Ops...>(", "),
+                       "]: one pass, uint8 BGR/gray HWC -> float32 RGB CHW, one multiply-add per channel");
+  }
+};
+
+/// Tensor ops that look at more than one pixel (none in this slice): run after the pixel pass.
+template <class... Ops>
+struct TensorStage {
+  static constexpr StageKind kind = StageKind::tensor;
+  using ops = meta::TypeList<Ops...>;
+  template <class Op>
+  using append = TensorStage<Ops..., Op>;
+  static constexpr std::string describe() { return detail::cat("TensorStage[", detail::op_names<Ops...>(", "), "]"); }
+};
+
+// --- the planner --------------------------------------------------------------------------------
+
+namespace detail {
+template <StageKind K, class Op>
+struct start_stage;
+template <class Op>
+struct start_stage<StageKind::geometric, Op> {
+  using type = GeometricStage<Op>;
+};
+template <class Op>
+struct start_stage<StageKind::pixel, Op> {
+  using type = PixelStage<Op>;
+};
+template <class Op>
+struct start_stage<StageKind::tensor, Op> {
+  using type = TensorStage<Op>;
+};
+
+// Walks the ops once: an op joins the current stage when it is of the same kind, else starts one.
+template <class Done, class Current, class... Rest>
+struct build_plan;
+template <class... Done, class Current>
+struct build_plan<meta::TypeList<Done...>, Current> {
+  using type = meta::TypeList<Done..., Current>;
+};
+template <class... Done>
+struct build_plan<meta::TypeList<Done...>, void> {
+  using type = meta::TypeList<Done...>;
+};
+template <class... Done, class Current, class Op, class... Rest>
+struct build_plan<meta::TypeList<Done...>, Current, Op, Rest...> {
+  static constexpr bool joins = !std::is_void_v<Current> && [] {
+    if constexpr (std::is_void_v<Current>) return false;
+    else return Current::kind == stage_kind_v<Op>;
+  }();
+  using type = typename std::conditional_t<
+      joins,
+      build_plan<meta::TypeList<Done...>, typename std::conditional_t<joins, Current, GeometricStage<>>::template append<Op>,
+                 Rest...>,
+      build_plan<meta::TypeList<Done..., Current>, typename start_stage<stage_kind_v<Op>, Op>::type, Rest...>>::type;
+};
+template <class... Done, class Op, class... Rest>
+struct build_plan<meta::TypeList<Done...>, void, Op, Rest...>
+    : build_plan<meta::TypeList<Done...>, typename start_stage<stage_kind_v<Op>, Op>::type, Rest...> {};
+
+template <class OpList>
+struct plan_of;
+template <class... Ops>
+struct plan_of<meta::TypeList<Ops...>> : build_plan<meta::TypeList<>, void, Ops...> {};
+
+// What the checks need, computed in one linear walk.
+struct ChainReport {
+  bool all_ops = true;
+  int to_tensor_count = 0;
+  bool tensor_op_before_to_tensor = false;
+  bool image_op_after_to_tensor = false;
+  ImageSize out{};  // {0, 0}: not fixed by the ops
+};
+template <class... Ops>
+constexpr ChainReport check_chain() {
+  ChainReport r;
+  const OpKind kinds[] = {op_kind_v<Ops>..., OpKind::invalid};
+  const SizeRule rules[] = {[] {
+    if constexpr (TransformOp<Ops>) return OpTraits<Ops>::size_rule;
+    else return SizeRule::keeps;
+  }()..., SizeRule::keeps};
+  const ImageSize sizes[] = {[] {
+    if constexpr (TransformOp<Ops>) return OpTraits<Ops>::out_size;
+    else return ImageSize{};
+  }()..., ImageSize{}};
+  for (std::size_t i = 0; i < sizeof...(Ops); ++i) {
+    switch (kinds[i]) {
+      case OpKind::invalid: r.all_ops = false; break;
+      case OpKind::to_tensor: ++r.to_tensor_count; break;
+      case OpKind::tensor: if (r.to_tensor_count == 0) r.tensor_op_before_to_tensor = true; break;
+      default: if (r.to_tensor_count > 0) r.image_op_after_to_tensor = true; break;
+    }
+    if (rules[i] == SizeRule::fixed) r.out = sizes[i];
+    if (rules[i] == SizeRule::data_dependent) r.out = {};
+  }
+  return r;
+}
+}  // namespace detail
+
+/// An augmentation pipeline as a type: image ops, then exactly one ToTensor, then tensor ops.
+/// Name it with a struct, so diagnostics and describe() print your name:
+///   struct TrainAug : Compose<RandomResizedCrop<224>, HFlip, ToTensor, Normalize<>> {};
+/// The chain is checked once, here. Run it with apply / apply_into (execute.hpp).
+template <class... Ops>
+struct Compose {
+  using ops = meta::TypeList<Ops...>;
+
+ private:
+  static constexpr detail::ChainReport report_ = detail::check_chain<Ops...>();
+  static_assert(report_.all_ops,
+                "ftmeta: Compose<...>: every element must be a transform op (Resize<256>, HFlip, ToTensor, ...); "
+                "a type of your own needs `static constexpr OpKind kind` or an OpTraits specialization");
+  static_assert(!report_.all_ops || report_.to_tensor_count == 1,
+                "ftmeta: Compose<...>: exactly one ToTensor is required (it turns the image into the float tensor)");
+  static_assert(!report_.all_ops || report_.to_tensor_count != 1 || !report_.tensor_op_before_to_tensor,
+                "ftmeta: Compose<...>: Normalize (a tensor op) must come after ToTensor (it works on tensors)");
+  static_assert(!report_.all_ops || report_.to_tensor_count != 1 || !report_.image_op_after_to_tensor,
+                "ftmeta: Compose<...>: image ops (resizes, crops, flips) must come before ToTensor");
+
+ public:
+  /// The output size where the ops fix it (the last size-setting op does), else 0.
+  static constexpr int out_height = report_.out.height;
+  static constexpr int out_width = report_.out.width;
+  static constexpr bool fixed_size = report_.out.known();
+
+  /// The plan in words: the ops, the stages they fold into, the output.
+  static constexpr std::string describe();
+};
+
+/// The plan of a pipeline (a Compose or a struct derived from one): a TypeList of stages.
+template <class P>
+using plan_t = typename detail::plan_of<typename P::ops>::type;
+
+/// Whether T is a pipeline (a Compose or a struct derived from one).
+template <class T>
+concept Pipeline = requires {
+  typename T::ops;
+  T::out_height;
+  T::describe();
+};
+
+namespace detail {
+template <class... Stages>
+constexpr std::string describe_stages(meta::TypeList<Stages...>) {
+  std::string text;
+  int i = 0;
+  ((text.append("\n  stage "), text.append(int_text(++i)), text.append(": "), text.append(Stages::describe())), ...);
+  return text;
+}
+}  // namespace detail
+
+template <class... Ops>
+constexpr std::string Compose<Ops...>::describe() {
+  std::string text = detail::cat("Compose(", detail::op_names<Ops...>(" -> "), ")\n  plan: ",
+                                 detail::int_text(meta::size_v<plan_t<Compose>>), " stage(s)",
+                                 detail::describe_stages(plan_t<Compose>{}), "\n  output: float32 [3, ");
+  if constexpr (fixed_size) text.append(detail::cat(detail::int_text(out_height), ", ", detail::int_text(out_width), "]"));
+  else text.append("H, W] (its size depends on the input)");
+  return text;
+}
+
+/// describe() under the pipeline's own name: "TrainAug = Compose(...)".
+template <class P>
+constexpr std::string describe() {
+  return detail::cat(detail::type_name<P>(), " = ", P::describe());
+}
+
+}  // namespace ftmeta::transforms

@@ -1,0 +1,89 @@
+// ftmeta/transforms/geometry.hpp: plain math of geometric and per-channel ops (sizes, 2x3 maps, rounding).
+// ftmeta:pure
+#pragma once
+
+#include <cstdint>
+
+namespace ftmeta::transforms {
+
+/// The size of an image, in pixels. {0, 0} in a compile-time context means "known only at run time".
+struct ImageSize {
+  int height = 0;
+  int width = 0;
+  constexpr bool operator==(const ImageSize&) const = default;
+  constexpr bool known() const { return height > 0 && width > 0; }
+};
+
+/// A 2x3 affine map from output to input coordinates, in edge coordinates (pixel i spans [i, i+1)):
+///   x_in = a*x + b*y + c,   y_in = d*x + e*y + f.
+/// Every geometric op of a Compose contributes one; the planner multiplies them into one.
+struct Affine2D {
+  double a = 1, b = 0, c = 0;
+  double d = 0, e = 1, f = 0;
+
+  static constexpr Affine2D scale_offset(double sx, double ox, double sy, double oy) { return {sx, 0, ox, 0, sy, oy}; }
+  constexpr bool axis_aligned() const { return b == 0 && d == 0; }
+  constexpr bool operator==(const Affine2D&) const = default;
+};
+
+/// `outer` maps a step's output to its input, `inner` maps the next step's output to that output:
+/// the result maps the next step's output straight to the first input (outer after inner).
+constexpr Affine2D compose_maps(const Affine2D& outer, const Affine2D& inner) {
+  return {outer.a * inner.a + outer.b * inner.d, outer.a * inner.b + outer.b * inner.e,
+          outer.a * inner.c + outer.b * inner.f + outer.c,
+          outer.d * inner.a + outer.e * inner.d, outer.d * inner.b + outer.e * inner.e,
+          outer.d * inner.c + outer.e * inner.f + outer.f};
+}
+
+/// One geometric op (or a folded run of them) after sampling: its output size and its output-to-input map.
+struct GeomStep {
+  ImageSize out;
+  Affine2D map;
+};
+
+/// Runs `next` after `done`: the sizes chain, the maps multiply.
+constexpr GeomStep chain(const GeomStep& done, const GeomStep& next) {
+  return {next.out, compose_maps(done.map, next.map)};
+}
+
+/// The identity step on an image of size `in`.
+constexpr GeomStep identity_step(ImageSize in) { return {in, Affine2D{}}; }
+
+/// The map of resizing an image of size `in` to `out` (pixel centres align, as cv::resize and PIL).
+constexpr Affine2D resize_map(ImageSize in, ImageSize out) {
+  return Affine2D::scale_offset(double(in.width) / out.width, 0.0, double(in.height) / out.height, 0.0);
+}
+
+/// Python's round(): to nearest, ties to even (torchvision rounds its crop offsets and sizes with it).
+constexpr long long round_half_even(double x) {
+  auto fl = static_cast<long long>(x);
+  if (static_cast<double>(fl) > x) --fl;  // floor for negatives
+  const double diff = x - static_cast<double>(fl);
+  if (diff > 0.5) return fl + 1;
+  if (diff < 0.5) return fl;
+  return (fl % 2 == 0) ? fl : fl + 1;
+}
+
+/// Floor division as Python's `//`.
+constexpr long long floor_div(long long a, long long b) {
+  const long long q = a / b;
+  return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/// y = scale[c] * x + bias[c] per channel (RGB order): what ToTensor and Normalize fold into.
+struct ChannelAffine {
+  double scale[3] = {1, 1, 1};
+  double bias[3] = {0, 0, 0};
+};
+
+/// `first` then `second`.
+constexpr ChannelAffine then(const ChannelAffine& first, const ChannelAffine& second) {
+  ChannelAffine r;
+  for (int c = 0; c < 3; ++c) {
+    r.scale[c] = second.scale[c] * first.scale[c];
+    r.bias[c] = second.scale[c] * first.bias[c] + second.bias[c];
+  }
+  return r;
+}
+
+}  // namespace ftmeta::transforms
