@@ -1,0 +1,381 @@
+// ftmeta/data/loader.hpp: the batch loader: seeded per-epoch order, worker threads, prefetch, bad-file policy.
+#pragma once
+
+#include <ftmeta/core/error.hpp>
+#include <ftmeta/core/rng.hpp>
+#include <ftmeta/data/sampler.hpp>
+#include <ftmeta/data/sources.hpp>
+
+#include <opencv2/core.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <concepts>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace ftmeta::data {
+
+/// What the loader does with a sample its source cannot decode (missing, truncated, not an image).
+enum class OnBadSample {
+  skip,  ///< count it (EpochStats::skipped) and fill the batch from the next samples
+  fail,  ///< throw FileError naming the file from next()
+};
+
+/// Options of a Loader.
+struct LoaderOptions {
+  std::int64_t batch_size = 32;
+  bool shuffle = true;     ///< visit the samples in epoch_permutation(n, seed, epoch) order
+  bool drop_last = false;  ///< drop a last batch smaller than batch_size
+  std::uint64_t seed = 0;  ///< the order and each sample's Rng::for_sample(seed, epoch, index)
+  int num_workers = 1;     ///< decoding threads; 0 decodes in the thread that calls next()
+  int prefetch = 2;        ///< batches the workers may prepare ahead of the one next() assembles
+  OnBadSample on_bad_sample = OnBadSample::skip;
+};
+
+/// The size of the images the transform writes: batches are [B, 3, height, width].
+struct OutputSize {
+  std::int64_t height = 0, width = 0;
+};
+/// The output size of a transform pipeline type with compile-time `out_height` and `out_width`.
+template <class Pipeline>
+inline constexpr OutputSize output_size_v{Pipeline::out_height, Pipeline::out_width};
+
+/// One batch: images float32 [B,3,H,W], labels int64 [B], indices int64 [B] (sample indices in the source).
+struct Batch {
+  torch::Tensor images, labels, indices;
+};
+
+/// What one epoch delivered (complete once next() has returned nothing).
+struct EpochStats {
+  std::int64_t epoch = -1;
+  std::int64_t batches = 0, samples = 0;
+  std::int64_t skipped = 0;                ///< bad samples skipped (OnBadSample::skip)
+  std::vector<std::string> skipped_files;  ///< the first 100 of them, with the reason
+  bool finished = false;
+};
+
+/// The transform a loader applies: writes sample `img` (8-bit gray, BGR or BGRA, see SampleSource)
+/// into `out`, a contiguous float32 [3,H,W] tensor (RGB, as the model takes it), drawing randomness
+/// from `rng` only. Called from several threads at once.
+using TransformFn = std::function<void(const cv::Mat& img, Rng& rng, torch::Tensor out)>;
+
+/// A transform callable as void(const cv::Mat&, ftmeta::Rng&, torch::Tensor).
+template <class F>
+concept SampleTransform = std::invocable<const F&, const cv::Mat&, Rng&, torch::Tensor>;
+
+/// Batches of a SampleSource. Sample i of epoch e always gets Rng::for_sample(seed, e, i), and a
+/// batch is always the next batch_size good samples in epoch order, so batches are identical for
+/// any num_workers. Workers decode into per-batch tensors ahead of the consumer (prefetch); a batch
+/// without skipped samples is handed out without a copy.
+///
+///   Loader loader(source, transform, {224, 224}, {.batch_size = 64, .num_workers = 2});
+///   for (Batch& b : loader.epoch(3)) { ... }
+///   loader.stats().skipped;   // bad files met in epoch 3
+///
+/// One thread drives a loader (start_epoch, next); its workers are internal. Destroying a loader
+/// mid-epoch stops the workers once their current sample is done.
+class Loader {
+ public:
+  Loader(std::shared_ptr<const SampleSource> source, TransformFn transform, OutputSize size, LoaderOptions options = {})
+      : source_(std::move(source)), transform_(std::move(transform)), size_(size), opt_(options) {
+    if (!source_) throw UsageError("Loader: the source is null");
+    if (!transform_) throw UsageError("Loader: the transform is empty");
+    if (size_.height < 1 || size_.width < 1)
+      throw UsageError("Loader: OutputSize must be positive (got " + std::to_string(size_.height) + "x" +
+                       std::to_string(size_.width) + ")");
+    if (opt_.batch_size < 1) throw UsageError("Loader: LoaderOptions::batch_size must be at least 1");
+    if (opt_.num_workers < 0) throw UsageError("Loader: LoaderOptions::num_workers must be >= 0 (0: no threads)");
+    if (opt_.prefetch < 0) throw UsageError("Loader: LoaderOptions::prefetch must be >= 0");
+    for (int i = 0; i < opt_.num_workers; ++i) workers_.emplace_back([this] { work(); });
+  }
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+  ~Loader() {
+    {
+      std::lock_guard lk(m_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    done_cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  const SampleSource& source() const noexcept { return *source_; }
+  const LoaderOptions& options() const noexcept { return opt_; }
+  OutputSize output_size() const noexcept { return size_; }
+  /// Batches per epoch when no sample is skipped.
+  std::int64_t batches_per_epoch() const {
+    const auto n = source_->size(), b = opt_.batch_size;
+    return opt_.drop_last ? n / b : (n + b - 1) / b;
+  }
+
+  /// Starts (or restarts) epoch `epoch`: fixes its order and lets the workers begin. Work left
+  /// from an unfinished epoch is dropped.
+  void start_epoch(std::int64_t epoch) {
+    {
+      std::lock_guard lk(m_);
+      epoch_ = epoch;
+      perm_ = epoch_permutation(source_->size(), opt_.seed, static_cast<std::uint64_t>(epoch), opt_.shuffle);
+      n_ = static_cast<std::int64_t>(perm_.size());
+      claim_ = consume_ = 0;
+      chunks_.clear();
+      stats_ = EpochStats{};
+      stats_.epoch = epoch;
+      active_ = started_ = true;
+    }
+    work_cv_.notify_all();
+  }
+
+  /// The next batch of the current epoch, or nothing at its end. Throws FileError naming the file
+  /// for a bad sample under OnBadSample::fail, and DataError naming the sample when the transform
+  /// throws; the epoch then ends.
+  std::optional<Batch> next() {
+    std::vector<std::pair<std::shared_ptr<Chunk>, std::int64_t>> picked;
+    std::unique_lock lk(m_);
+    if (!started_) throw UsageError("Loader::next() needs start_epoch(epoch) first");
+    if (!active_) return std::nullopt;
+    const auto batch = opt_.batch_size;
+    while (static_cast<std::int64_t>(picked.size()) < batch && consume_ < n_) {
+      auto chunk = chunk_for(consume_);
+      const auto row = consume_ - chunk->first;
+      if (opt_.num_workers == 0 && claim_ == consume_) {  // no threads: decode here
+        ++claim_;
+        const auto idx = perm_[static_cast<std::size_t>(consume_)];
+        const auto epoch = epoch_;
+        lk.unlock();
+        process(*chunk, row, idx, epoch);
+        lk.lock();
+      }
+      done_cv_.wait(lk, [&] { return chunk->state[static_cast<std::size_t>(row)] != pending; });
+      const auto state = chunk->state[static_cast<std::size_t>(row)];
+      const auto idx = chunk->index[static_cast<std::size_t>(row)];
+      if (state == good) {
+        picked.emplace_back(chunk, row);
+      } else if (state == bad && opt_.on_bad_sample == OnBadSample::skip) {
+        ++stats_.skipped;
+        if (stats_.skipped_files.size() < 100)
+          stats_.skipped_files.push_back(source_->describe(idx) + " (" + chunk->why[static_cast<std::size_t>(row)] + ")");
+      } else {
+        const std::string msg = chunk->why[static_cast<std::size_t>(row)];
+        end_epoch_locked();
+        if (state == bad)
+          throw FileError("Loader: cannot read '" + source_->describe(idx) + "' (" + msg +
+                          "); use OnBadSample::skip to skip such files");
+        throw DataError("Loader: the transform failed on '" + source_->describe(idx) + "': " + msg);
+      }
+      ++consume_;
+      if (consume_ == chunk->first + chunk->count) {
+        chunks_.erase(chunk->first / batch);
+        work_cv_.notify_all();  // the prefetch window moved
+      }
+    }
+    const auto k = static_cast<std::int64_t>(picked.size());
+    if (k == 0 || (k < batch && opt_.drop_last)) {
+      stats_.finished = true;
+      active_ = false;
+      return std::nullopt;
+    }
+    ++stats_.batches;
+    stats_.samples += k;
+    lk.unlock();
+
+    Batch out;
+    const auto& first = picked.front().first;
+    const bool whole_chunk = picked.back().first == first && first->count == k && picked.front().second == 0;
+    if (whole_chunk) {
+      out.images = first->images;  // the common case: workers wrote the batch in place
+    } else {
+      out.images = torch::empty({k, 3, size_.height, size_.width}, torch::kFloat32);
+      for (std::int64_t j = 0; j < k; ++j) {
+        const auto& [chunk, row] = picked[static_cast<std::size_t>(j)];
+        out.images[j].copy_(chunk->images[row]);
+      }
+    }
+    out.labels = torch::empty({k}, torch::kInt64);
+    out.indices = torch::empty({k}, torch::kInt64);
+    auto* labels = out.labels.data_ptr<std::int64_t>();
+    auto* indices = out.indices.data_ptr<std::int64_t>();
+    for (std::int64_t j = 0; j < k; ++j) {
+      const auto& [chunk, row] = picked[static_cast<std::size_t>(j)];
+      indices[j] = chunk->index[static_cast<std::size_t>(row)];
+      labels[j] = source_->label(indices[j]);
+    }
+    return out;
+  }
+
+  /// The statistics of the current (or last) epoch.
+  EpochStats stats() const {
+    std::lock_guard lk(m_);
+    return stats_;
+  }
+
+  /// `for (Batch& b : loader.epoch(e))`: start_epoch(e), then next() until the end.
+  class EpochRange {
+   public:
+    class iterator {
+     public:
+      using value_type = Batch;
+      using difference_type = std::ptrdiff_t;
+      iterator() = default;
+      explicit iterator(Loader* l) : loader_(l), batch_(l->next()) {}
+      Batch& operator*() const { return *batch_; }
+      iterator& operator++() {
+        batch_ = loader_->next();
+        return *this;
+      }
+      void operator++(int) { ++*this; }
+      friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.batch_; }
+
+     private:
+      Loader* loader_ = nullptr;
+      mutable std::optional<Batch> batch_;
+    };
+    EpochRange(Loader& l, std::int64_t e) : loader_(&l), epoch_(e) {}
+    iterator begin() {
+      loader_->start_epoch(epoch_);
+      return iterator(loader_);
+    }
+    std::default_sentinel_t end() const { return {}; }
+
+   private:
+    Loader* loader_;
+    std::int64_t epoch_;
+  };
+  EpochRange epoch(std::int64_t e) { return EpochRange(*this, e); }
+
+ private:
+  enum State : std::uint8_t { pending, good, bad, failed };
+  // The samples at positions [first, first + count) of an epoch, decoded into one batch tensor.
+  struct Chunk {
+    std::int64_t first = 0, count = 0;
+    torch::Tensor images;
+    std::vector<std::int64_t> index;  // sample index per row
+    std::vector<State> state;         // guarded by m_
+    std::vector<std::string> why;     // written by the row's worker before its state
+  };
+
+  std::shared_ptr<Chunk> chunk_for(std::int64_t pos) {  // m_ held
+    const auto b = opt_.batch_size;
+    auto& slot = chunks_[pos / b];
+    if (!slot) {
+      auto c = std::make_shared<Chunk>();
+      c->first = pos / b * b;
+      c->count = std::min(b, n_ - c->first);
+      c->images = torch::empty({c->count, 3, size_.height, size_.width}, torch::kFloat32);
+      c->index.assign(perm_.begin() + c->first, perm_.begin() + c->first + c->count);
+      c->state.assign(static_cast<std::size_t>(c->count), pending);
+      c->why.assign(static_cast<std::size_t>(c->count), {});
+      slot = std::move(c);
+    }
+    return slot;
+  }
+
+  // Decodes and transforms one sample into its row; records the outcome under m_.
+  void process(Chunk& chunk, std::int64_t row, std::int64_t idx, std::int64_t epoch) {
+    State state = good;
+    std::string why;
+    try {
+      cv::Mat img = source_->decode(idx, why);
+      if (img.empty()) {
+        state = bad;
+        if (why.empty()) why = "cannot be decoded";
+      } else if (img.depth() != CV_8U || (img.channels() != 1 && img.channels() != 3 && img.channels() != 4)) {
+        state = failed;
+        why = "the source gave an image that is not 8-bit gray, BGR or BGRA";
+      } else {
+        try {
+          Rng rng = Rng::for_sample(opt_.seed, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(idx));
+          transform_(img, rng, chunk.images[row]);
+        } catch (const std::exception& e) {
+          state = failed;
+          why = e.what();
+        }
+      }
+    } catch (const std::exception& e) {  // a source that throws counts as a bad sample
+      state = bad;
+      why = e.what();
+    } catch (...) {
+      state = failed;
+      why = "unknown exception";
+    }
+    chunk.why[static_cast<std::size_t>(row)] = std::move(why);
+    {
+      std::lock_guard lk(m_);
+      chunk.state[static_cast<std::size_t>(row)] = state;
+    }
+    done_cv_.notify_all();
+  }
+
+  void work() {
+    std::unique_lock lk(m_);
+    for (;;) {
+      work_cv_.wait(lk, [&] { return stop_ || (active_ && claim_ < n_ && claim_ < window_end()); });
+      if (stop_) return;
+      const auto pos = claim_++;
+      auto chunk = chunk_for(pos);
+      const auto idx = perm_[static_cast<std::size_t>(pos)];
+      const auto epoch = epoch_;
+      lk.unlock();
+      process(*chunk, pos - chunk->first, idx, epoch);
+      chunk.reset();
+      lk.lock();
+    }
+  }
+
+  std::int64_t window_end() const {  // m_ held: workers stay within prefetch batches of the consumer
+    return (consume_ / opt_.batch_size + 1 + opt_.prefetch) * opt_.batch_size;
+  }
+
+  void end_epoch_locked() {
+    active_ = false;
+    claim_ = n_;
+    chunks_.clear();
+  }
+
+  std::shared_ptr<const SampleSource> source_;
+  TransformFn transform_;
+  OutputSize size_;
+  LoaderOptions opt_;
+
+  mutable std::mutex m_;
+  std::condition_variable work_cv_, done_cv_;
+  bool stop_ = false, active_ = false, started_ = false;
+  std::int64_t epoch_ = 0, n_ = 0, claim_ = 0, consume_ = 0;
+  std::vector<std::int64_t> perm_;
+  std::map<std::int64_t, std::shared_ptr<Chunk>> chunks_;
+  EpochStats stats_;
+  std::vector<std::thread> workers_;  // last: started after everything above exists
+};
+
+/// The typed entry point: checks the transform's signature once, then builds the type-erased Loader.
+///
+///   auto loader = ftmeta::data::make_loader(source, [](const cv::Mat& m, ftmeta::Rng& r, torch::Tensor out) {
+///     ftmeta::transforms::apply_into<MyPipeline>(m, r, out);
+///   }, ftmeta::data::output_size_v<MyPipeline>, {.batch_size = 64});
+template <class Transform>
+std::unique_ptr<Loader> make_loader(std::shared_ptr<const SampleSource> source, Transform transform, OutputSize size,
+                                    LoaderOptions options = {}) {
+  if constexpr (!SampleTransform<Transform>) {
+    static_assert(SampleTransform<Transform>,
+                  "ftmeta::data::make_loader(source, transform, size, options) requires 'transform' to be callable as "
+                  "void(const cv::Mat&, ftmeta::Rng&, torch::Tensor); wrap a pipeline as "
+                  "[](auto& m, auto& r, auto out) { ftmeta::transforms::apply_into<P>(m, r, out); }");
+    return nullptr;
+  } else {
+    return std::make_unique<Loader>(std::move(source), TransformFn(std::move(transform)), size, options);
+  }
+}
+
+}  // namespace ftmeta::data

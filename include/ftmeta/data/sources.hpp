@@ -1,0 +1,144 @@
+// ftmeta/data/sources.hpp: where a loader's samples come from (files, encoded bytes, raw IDX pixels), decoded with OpenCV.
+#pragma once
+
+#include <ftmeta/core/error.hpp>
+#include <ftmeta/data/idx.hpp>
+#include <ftmeta/data/image_folder.hpp>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ftmeta::data {
+
+/// A list of labelled images a Loader reads. decode() is called from several worker threads at
+/// once, so it must not change the source.
+///
+/// The image convention is OpenCV's, which ftmeta::transforms::apply_into takes: 8-bit gray, BGR or
+/// BGRA. Files and encoded bytes decode with IMREAD_COLOR semantics, always to 3-channel BGR: a gray
+/// image is replicated, an alpha channel dropped (not blended; PIL's convert("RGB") drops it too),
+/// 16-bit images scaled to 8 bits; EXIF orientation is ignored, as torchvision's PIL loader does.
+/// The transform turns BGR into the RGB tensor.
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  virtual std::int64_t size() const = 0;
+  virtual std::int64_t label(std::int64_t i) const = 0;
+  /// Sample i as an 8-bit gray, BGR or BGRA image; an empty Mat, with `why` saying why, when it
+  /// cannot be read. The Mat may share memory with the source: it is only read.
+  virtual cv::Mat decode(std::int64_t i, std::string& why) const = 0;
+  /// What messages call sample i (its file path).
+  virtual std::string describe(std::int64_t i) const = 0;
+};
+
+/// Decodes an encoded image (PNG, JPEG, ...) held in memory to CV_8UC3 BGR; empty with `why` set on failure.
+inline cv::Mat decode_image(const std::uint8_t* bytes, std::size_t size, std::string& why) {
+  if (size == 0) {
+    why = "empty file";
+    return {};
+  }
+  cv::Mat img;
+  try {
+    const cv::Mat buf(1, static_cast<int>(size), CV_8UC1, const_cast<std::uint8_t*>(bytes));
+    img = cv::imdecode(buf, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+  } catch (const cv::Exception& e) {
+    why = std::string("not a decodable image (") + e.what() + ")";
+    return {};
+  }
+  if (img.empty()) {
+    why = "not a decodable image";
+    return {};
+  }
+  return img;
+}
+
+/// Image files with labels (an ImageFolder's samples, a manifest's rows). Each file is read into
+/// memory and decoded as decode_image does, so an unreadable and an undecodable file are told apart.
+class FileSource final : public SampleSource {
+ public:
+  explicit FileSource(std::vector<Sample> samples) : samples_(std::move(samples)) {}
+  std::int64_t size() const override { return static_cast<std::int64_t>(samples_.size()); }
+  std::int64_t label(std::int64_t i) const override { return samples_[static_cast<std::size_t>(i)].label; }
+  std::string describe(std::int64_t i) const override { return samples_[static_cast<std::size_t>(i)].path.string(); }
+  cv::Mat decode(std::int64_t i, std::string& why) const override {
+    std::ifstream in(samples_[static_cast<std::size_t>(i)].path, std::ios::binary);
+    if (!in) {
+      why = "cannot open";
+      return {};
+    }
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) {
+      why = "read error";
+      return {};
+    }
+    return decode_image(bytes.data(), bytes.size(), why);
+  }
+  const std::vector<Sample>& samples() const noexcept { return samples_; }
+
+ private:
+  std::vector<Sample> samples_;
+};
+
+/// Encoded images (PNG, JPEG, ... bytes) held in memory, with labels.
+class EncodedSource final : public SampleSource {
+ public:
+  EncodedSource(std::vector<std::vector<std::uint8_t>> images, std::vector<std::int64_t> labels,
+                std::string name = "encoded image")
+      : images_(std::move(images)), labels_(std::move(labels)), name_(std::move(name)) {
+    if (images_.size() != labels_.size())
+      throw DataError("EncodedSource: " + std::to_string(images_.size()) + " images but " +
+                      std::to_string(labels_.size()) + " labels");
+  }
+  std::int64_t size() const override { return static_cast<std::int64_t>(images_.size()); }
+  std::int64_t label(std::int64_t i) const override { return labels_[static_cast<std::size_t>(i)]; }
+  std::string describe(std::int64_t i) const override { return name_ + " #" + std::to_string(i); }
+  cv::Mat decode(std::int64_t i, std::string& why) const override {
+    const auto& b = images_[static_cast<std::size_t>(i)];
+    return decode_image(b.data(), b.size(), why);
+  }
+
+ private:
+  std::vector<std::vector<std::uint8_t>> images_;
+  std::vector<std::int64_t> labels_;
+  std::string name_;
+};
+
+/// Raw 8-bit gray images held in memory (IDX pixels, e.g. Fashion-MNIST without exporting it);
+/// decode() hands out a 1-channel Mat over the pixels, without copying (the transform replicates
+/// gray to three channels, as IMREAD_COLOR does for a gray PNG).
+///
+///   auto train = ftmeta::data::read_fashion_mnist(ftmeta::data::fashion_mnist_dir(), "train");
+///   auto source = std::make_shared<ftmeta::data::InMemorySource>(std::move(train));
+class InMemorySource final : public SampleSource {
+ public:
+  InMemorySource(IdxImages images, std::vector<std::int64_t> labels, std::string name = "in-memory image")
+      : images_(std::move(images)), labels_(std::move(labels)), name_(std::move(name)) {
+    if (static_cast<std::int64_t>(labels_.size()) != images_.count)
+      throw DataError("InMemorySource: " + std::to_string(images_.count) + " images but " +
+                      std::to_string(labels_.size()) + " labels");
+  }
+  explicit InMemorySource(FashionMnist part, std::string name = "fashion-mnist")
+      : InMemorySource(std::move(part.images), std::vector<std::int64_t>(part.labels.begin(), part.labels.end()),
+                       std::move(name)) {}
+  std::int64_t size() const override { return images_.count; }
+  std::int64_t label(std::int64_t i) const override { return labels_[static_cast<std::size_t>(i)]; }
+  std::string describe(std::int64_t i) const override { return name_ + " #" + std::to_string(i); }
+  cv::Mat decode(std::int64_t i, std::string&) const override {
+    return cv::Mat(static_cast<int>(images_.rows), static_cast<int>(images_.cols), CV_8UC1,
+                   const_cast<std::uint8_t*>(images_.image(i)));
+  }
+  const IdxImages& images() const noexcept { return images_; }
+
+ private:
+  IdxImages images_;
+  std::vector<std::int64_t> labels_;
+  std::string name_;
+};
+
+}  // namespace ftmeta::data
