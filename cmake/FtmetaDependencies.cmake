@@ -23,8 +23,13 @@ if(NOT TARGET ftmeta::torch)
   find_dependency(Torch)
   add_library(ftmeta::torch INTERFACE IMPORTED)
   # Torch's config exports plain variables; wrap them once as an imported (system) target.
+  # The PyPI wheels export a statically linked copy of libstdc++'s std::filesystem from
+  # libtorch.so and libtorch_cpu.so (pytorch/pytorch#133437); a program that binds to it crashes
+  # in std::filesystem::remove_all. Naming libstdc++ first makes the dynamic linker resolve those
+  # symbols to the system libstdc++.
+  set(_ftmeta_stdcxx_first "-Wl,--push-state,--no-as-needed,-lstdc++,--pop-state")
   set_target_properties(ftmeta::torch PROPERTIES
-    INTERFACE_LINK_LIBRARIES "${TORCH_LIBRARIES}"
+    INTERFACE_LINK_LIBRARIES "${_ftmeta_stdcxx_first};${TORCH_LIBRARIES}"
     INTERFACE_INCLUDE_DIRECTORIES "${TORCH_INCLUDE_DIRS}")
   get_filename_component(FTMETA_TORCH_LIBDIR "${TORCH_LIBRARY}" DIRECTORY)
 endif()

@@ -38,7 +38,11 @@ struct EfficientNetLite0 {
   static constexpr std::int64_t feature_width = 1280;
   /// The stages that can be frozen or given their own learning rate, in forward order.
   static constexpr std::array<std::string_view, 9> stages{"stem", "stage1", "stage2", "stage3", "stage4",
-                                                          "stage5", "stage6", "stage7", "head_conv"};
+                                                          "stage5", "stage6", "stage7", "head"};
+  /// The input normalization its weights expect (TensorFlow's Lite models: [-1, 1], not ImageNet's
+  /// statistics), usable as `Normalize<backbones::EfficientNetLite0>`.
+  static constexpr double mean[3] = {0.5, 0.5, 0.5};
+  static constexpr double std[3] = {0.5, 0.5, 0.5};
 };
 }  // namespace backbones
 

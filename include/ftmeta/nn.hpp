@@ -1,0 +1,9 @@
+// ftmeta/nn.hpp: models: layer tags, heads as types, backbones, weights import, the classifier module.
+#pragma once
+
+#include <ftmeta/nn/efficientnet_lite.hpp>
+#include <ftmeta/nn/head.hpp>
+#include <ftmeta/nn/head_spec.hpp>
+#include <ftmeta/nn/layers.hpp>
+#include <ftmeta/nn/model.hpp>
+#include <ftmeta/nn/weights.hpp>

@@ -1,0 +1,113 @@
+// ftmeta/train/checkpoint.hpp: checkpoints written atomically, carrying the class map and the
+// model's description, so prediction answers with folder names and refuses a different model.
+#pragma once
+
+#include <ftmeta/core/error.hpp>
+
+#include <torch/torch.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace ftmeta::train {
+
+/// What a checkpoint says besides the weights.
+struct CheckpointInfo {
+  std::vector<std::string> class_names;  ///< index -> folder name
+  std::string model;                     ///< the model spec's description; must match on load
+  std::int64_t epoch = 0;                ///< epochs completed
+  double metric = 0;                     ///< the validation accuracy it was chosen by
+  std::int64_t image_size = 0;           ///< the input side the model was trained at (0: not recorded)
+};
+
+namespace detail {
+inline std::string join_lines(const std::vector<std::string>& v) {
+  std::string s;
+  for (auto& x : v) s += x + '\n';
+  return s;
+}
+inline std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> v;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (s[i] == '\n') {
+      v.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  return v;
+}
+/// Flushes a written file to disk before it is renamed into place.
+inline void fsync_path(const std::filesystem::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+}  // namespace detail
+
+/// Writes the module's parameters and buffers with `info` to `path` atomically: a temporary file
+/// in the same folder, flushed, then renamed over `path`. A crash leaves the old file or the new one.
+inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& module, const CheckpointInfo& info) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  const auto tmp = path.string() + ".tmp" + std::to_string(::getpid());
+  try {
+    torch::serialize::OutputArchive archive;
+    module.save(archive);
+    archive.write("ftmeta.class_names", c10::IValue(detail::join_lines(info.class_names)));
+    archive.write("ftmeta.model", c10::IValue(info.model));
+    archive.write("ftmeta.epoch", c10::IValue(info.epoch));
+    archive.write("ftmeta.metric", c10::IValue(info.metric));
+    archive.write("ftmeta.image_size", c10::IValue(info.image_size));
+    archive.save_to(tmp);
+    detail::fsync_path(tmp);
+    std::filesystem::rename(tmp, path);
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw FileError("ftmeta: cannot write checkpoint " + path.string() + ": " + e.what());
+  }
+}
+
+/// Reads only the info of a checkpoint (to build the right model before loading the weights).
+inline CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) throw FileError("ftmeta: checkpoint " + path.string() + " does not exist");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path.string());
+  } catch (const std::exception& e) {
+    throw FileError("ftmeta: " + path.string() + " is not a readable ftmeta checkpoint: " + std::string(e.what()).substr(0, 200));
+  }
+  CheckpointInfo info;
+  c10::IValue v;
+  if (!archive.try_read("ftmeta.class_names", v)) throw FileError("ftmeta: " + path.string() + " has no class map (not an ftmeta checkpoint)");
+  info.class_names = detail::split_lines(v.toStringRef());
+  if (archive.try_read("ftmeta.model", v)) info.model = v.toStringRef();
+  if (archive.try_read("ftmeta.epoch", v)) info.epoch = v.toInt();
+  if (archive.try_read("ftmeta.metric", v)) info.metric = v.toDouble();
+  if (archive.try_read("ftmeta.image_size", v)) info.image_size = v.toInt();
+  return info;
+}
+
+/// Loads the weights of a checkpoint into `module`, refusing one written for another model.
+inline CheckpointInfo load_checkpoint(const std::filesystem::path& path, torch::nn::Module& module, const std::string& expected_model) {
+  CheckpointInfo info = read_checkpoint_info(path);
+  if (!expected_model.empty() && info.model != expected_model)
+    throw FileError("ftmeta: checkpoint " + path.string() + " was written for model '" + info.model + "', not '" + expected_model + "'");
+  torch::serialize::InputArchive archive;
+  archive.load_from(path.string());
+  try {
+    module.load(archive);
+  } catch (const std::exception& e) {
+    throw FileError("ftmeta: checkpoint " + path.string() + " does not fit the model: " + std::string(e.what()).substr(0, 300));
+  }
+  return info;
+}
+
+}  // namespace ftmeta::train

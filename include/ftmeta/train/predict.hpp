@@ -1,0 +1,76 @@
+// ftmeta/train/predict.hpp: Predictor, which loads a checkpoint and answers with class names.
+#pragma once
+
+#include <ftmeta/core/error.hpp>
+#include <ftmeta/core/rng.hpp>
+#include <ftmeta/nn/model.hpp>
+#include <ftmeta/train/checkpoint.hpp>
+#include <ftmeta/transforms/execute.hpp>
+
+#include <opencv2/imgcodecs.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ftmeta::train {
+
+/// One answer: a class name (the folder name it was trained from) and its probability.
+struct Prediction {
+  std::string class_name;
+  std::int64_t label = 0;
+  double probability = 0;
+};
+
+/// Loads a checkpoint of model `Spec` and predicts with the evaluation pipeline `EvalPipeline`.
+/// The class map comes from the checkpoint, so answers are folder names, never bare indices.
+template <nn::ModelSpec Spec, class EvalPipeline>
+class Predictor {
+ public:
+  explicit Predictor(const std::filesystem::path& checkpoint, torch::Device device = torch::kCPU, std::int64_t in_channels = 3)
+      : info_(read_checkpoint_info(checkpoint)),
+        model_(static_cast<std::int64_t>(info_.class_names.size()), nn::ModelOptions{in_channels}),
+        device_(device) {
+    load_checkpoint(checkpoint, *model_, Spec::describe());
+    model_->to(device_);
+    model_->eval();
+  }
+
+  const std::vector<std::string>& class_names() const { return info_.class_names; }
+  const CheckpointInfo& info() const { return info_; }
+
+  /// The k most probable classes of a decoded image (8-bit gray, BGR or BGRA, as cv::imread gives).
+  std::vector<Prediction> predict(const cv::Mat& image, std::int64_t k = 1) {
+    if (image.empty()) throw FileError("ftmeta: Predictor::predict: the image is empty");
+    Rng rng(0);  // evaluation pipelines are deterministic; the generator is unused by them
+    auto input = transforms::apply<EvalPipeline>(image, rng).unsqueeze(0).to(device_);
+    torch::NoGradGuard no_grad;
+    auto probs = torch::softmax(model_->forward(input), 1).squeeze(0).cpu();
+    k = std::clamp<std::int64_t>(k, 1, probs.size(0));
+    auto top = probs.topk(k);
+    std::vector<Prediction> out;
+    for (std::int64_t i = 0; i < k; ++i) {
+      const auto label = std::get<1>(top)[i].template item<std::int64_t>();
+      out.push_back({info_.class_names.at(static_cast<std::size_t>(label)), label, std::get<0>(top)[i].template item<double>()});
+    }
+    return out;
+  }
+
+  /// Reads and predicts an image file; FileError naming the file if it cannot be decoded.
+  std::vector<Prediction> predict_file(const std::filesystem::path& path, std::int64_t k = 1) {
+    if (!std::filesystem::is_regular_file(path)) throw FileError(path.string() + ": no such file");
+    // IMREAD_COLOR: gray replicated, alpha dropped, 16-bit scaled: PIL's convert("RGB") as torchvision loads.
+    cv::Mat image = cv::imread(path.string(), cv::IMREAD_COLOR);
+    if (image.empty()) throw FileError(path.string() + ": not a readable image");
+    return predict(image, k);
+  }
+
+ private:
+  CheckpointInfo info_;
+  nn::Classifier<Spec> model_;
+  torch::Device device_;
+};
+
+}  // namespace ftmeta::train
