@@ -24,6 +24,9 @@ struct CheckpointInfo {
   std::int64_t epoch = 0;                ///< epochs completed
   double metric = 0;                     ///< the validation accuracy it was chosen by
   std::int64_t image_size = 0;           ///< the input side the model was trained at (0: not recorded)
+  std::int64_t step = 0;                 ///< optimizer steps completed (schedules resume from it)
+  std::int64_t phase = 0;                ///< the recipe phase the run was in
+  std::string split_hash;                ///< hash of the class map and split manifest it was trained on
 };
 
 namespace detail {
@@ -52,9 +55,11 @@ inline void fsync_path(const std::filesystem::path& p) {
 }
 }  // namespace detail
 
-/// Writes the module's parameters and buffers with `info` to `path` atomically: a temporary file
-/// in the same folder, flushed, then renamed over `path`. A crash leaves the old file or the new one.
-inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& module, const CheckpointInfo& info) {
+/// Writes the module's parameters and buffers with `info` (and the optimizer's state, when given) to
+/// `path` atomically: a temporary file in the same folder, flushed, then renamed over `path`. A
+/// crash leaves the old file or the new one, never a half-written one.
+inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& module, const CheckpointInfo& info,
+                            torch::optim::Optimizer* optimizer = nullptr) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   const auto tmp = path.string() + ".tmp" + std::to_string(::getpid());
   try {
@@ -65,6 +70,14 @@ inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module
     archive.write("ftmeta.epoch", c10::IValue(info.epoch));
     archive.write("ftmeta.metric", c10::IValue(info.metric));
     archive.write("ftmeta.image_size", c10::IValue(info.image_size));
+    archive.write("ftmeta.step", c10::IValue(info.step));
+    archive.write("ftmeta.phase", c10::IValue(info.phase));
+    archive.write("ftmeta.split_hash", c10::IValue(info.split_hash));
+    if (optimizer) {
+      torch::serialize::OutputArchive state;
+      optimizer->save(state);
+      archive.write("ftmeta.optimizer", state);
+    }
     archive.save_to(tmp);
     detail::fsync_path(tmp);
     std::filesystem::rename(tmp, path);
@@ -92,6 +105,9 @@ inline CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
   if (archive.try_read("ftmeta.epoch", v)) info.epoch = v.toInt();
   if (archive.try_read("ftmeta.metric", v)) info.metric = v.toDouble();
   if (archive.try_read("ftmeta.image_size", v)) info.image_size = v.toInt();
+  if (archive.try_read("ftmeta.step", v)) info.step = v.toInt();
+  if (archive.try_read("ftmeta.phase", v)) info.phase = v.toInt();
+  if (archive.try_read("ftmeta.split_hash", v)) info.split_hash = v.toStringRef();
   return info;
 }
 
@@ -108,6 +124,21 @@ inline CheckpointInfo load_checkpoint(const std::filesystem::path& path, torch::
     throw FileError("ftmeta: checkpoint " + path.string() + " does not fit the model: " + std::string(e.what()).substr(0, 300));
   }
   return info;
+}
+
+/// Restores an optimizer's state (momentum buffers, Adam moments) from a checkpoint written with
+/// one. Returns false when the checkpoint holds none; FileError when it does not fit the optimizer.
+inline bool load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive archive, state;
+  archive.load_from(path.string());
+  if (!archive.try_read("ftmeta.optimizer", state)) return false;
+  try {
+    optimizer.load(state);
+  } catch (const std::exception& e) {
+    throw FileError("ftmeta: the optimizer state in " + path.string() + " does not fit this recipe: " +
+                    std::string(e.what()).substr(0, 300));
+  }
+  return true;
 }
 
 }  // namespace ftmeta::train
