@@ -1,0 +1,46 @@
+// Runtime tests of mixed precision: the gradient scaler against torch.amp.GradScaler (run on the
+// CPU in Python), and the autocast scope.
+#include <ftmeta/train/amp.hpp>
+
+#include <catch2/catch.hpp>
+#include <support/npy.hpp>
+
+TEST_CASE("GradScaler skips steps with non-finite gradients and adapts its scale as PyTorch's does", "[train][amp]") {
+  const auto dir = ftmeta::test::refs_dir() / "amp";
+  auto grads = ftmeta::test::load_npy(dir / "grads.npy");
+  auto scales = ftmeta::test::load_npy(dir / "scales.npy");
+  auto params = ftmeta::test::load_npy(dir / "params.npy");
+  auto p = torch::zeros({3}).requires_grad_(true);
+  torch::optim::SGD opt({p}, torch::optim::SGDOptions(0.1));
+  ftmeta::train::GradScaler scaler(torch::kCPU, true, 8.0, 2.0, 0.5, 2);
+  int skipped = 0;
+  for (std::int64_t s = 0; s < grads.size(0); ++s) {
+    opt.zero_grad();
+    auto loss = (p * grads[s]).sum();
+    scaler.scale(loss).backward();
+    skipped += scaler.step(opt) ? 0 : 1;
+    scaler.update();
+    CHECK(scaler.get_scale() == scales[s].item<double>());
+    CHECK(torch::allclose(p.detach(), params[s], 1e-6, 1e-7));
+  }
+  CHECK(skipped == 2);  // the inf and the NaN gradient
+}
+
+TEST_CASE("A disabled scaler and an fp32 autocast scope change nothing; bf16 autocast runs matmuls in bf16", "[train][amp]") {
+  ftmeta::train::GradScaler off(torch::kCPU, false);
+  auto loss = torch::tensor(3.0);
+  CHECK(off.scale(loss).item<double>() == 3.0);
+  CHECK(off.get_scale() == 1.0);
+  auto a = torch::randn({4, 4}), b = torch::randn({4, 4});
+  {
+    ftmeta::train::AutocastScope none(torch::kCPU, ftmeta::train::Precision::fp32);
+    CHECK(torch::mm(a, b).scalar_type() == torch::kFloat);
+  }
+  {
+    ftmeta::train::AutocastScope bf16(torch::kCPU, ftmeta::train::Precision::bf16);
+    CHECK(torch::mm(a, b).scalar_type() == torch::kBFloat16);
+  }
+  CHECK(torch::mm(a, b).scalar_type() == torch::kFloat);  // restored on exit
+  CHECK(ftmeta::train::parse_precision("bf16") == ftmeta::train::Precision::bf16);
+  CHECK_THROWS_WITH(ftmeta::train::parse_precision("fp8"), Catch::Contains("--precision fp8"));
+}
