@@ -70,6 +70,7 @@ Splits load_splits(const fs::path& root, std::uint64_t seed) {
   return s;
 }
 
+// [loader]
 template <class Pipeline>
 std::unique_ptr<data::Loader> loader_for(const std::vector<data::Sample>& samples, data::LoaderOptions options) {
   return data::make_loader(
@@ -77,6 +78,7 @@ std::unique_ptr<data::Loader> loader_for(const std::vector<data::Sample>& sample
       [](const cv::Mat& image, ftmeta::Rng& rng, torch::Tensor out) { ftmeta::transforms::apply_into<Pipeline>(image, rng, out); },
       data::output_size_v<Pipeline>, options);
 }
+// [loader]
 
 int run(int argc, char** argv) {
   ftmeta::util::Args args(argc, argv, flags);
@@ -125,6 +127,7 @@ int run(int argc, char** argv) {
     std::cout << "model: " << Trainer::model_name() << "\nrecipe: " << example::Recipe::describe() << "\ntrain: "
               << example::TrainAug<Size>::describe() << "\ndevice: " << device << ", " << epochs << " epoch(s), batch "
               << batch_size << std::endl;
+    // [train]
     Trainer trainer(splits.classes.names(), options);
 
     data::LoaderOptions train_opts{.batch_size = batch_size, .shuffle = true, .drop_last = true, .seed = seed, .num_workers = workers};
@@ -133,6 +136,7 @@ int run(int argc, char** argv) {
     auto val = loader_for<example::EvalAug<Size>>(splits.val, eval_opts);
     trainer.fit(*train, *val);
     trainer.load_best();
+    // [train]
     if (!splits.test.empty()) {
       auto test = loader_for<example::EvalAug<Size>>(splits.test, eval_opts);
       const auto stats = trainer.evaluate_on(*test);

@@ -11,6 +11,7 @@ const std::vector<ftmeta::util::Flag> flags = {
     {"checkpoint", true, "a checkpoint written by finetune (best.pt or last.pt)"},
     {"topk", true, "classes to print per image (default 1)"},
     {"device", true, "auto, cpu, cuda or cuda:N (default cpu)"},
+    {"tta", false, "test-time augmentation: average the image and its horizontal flip"},
     {"help", false, "print this help"},
 };
 
@@ -28,7 +29,10 @@ int run(int argc, char** argv) {
   const auto info = ftmeta::train::read_checkpoint_info(checkpoint);
 
   return example::with_image_size(info.image_size, [&]<int Size>() {
+    // [predict]
     ftmeta::train::Predictor<example::Net, example::EvalAug<Size>> predictor(checkpoint, device);
+    predictor.set_flip_tta(args.has("tta"));
+    // [predict]
     int failures = 0;
     for (const auto& image : args.positional()) {
       try {

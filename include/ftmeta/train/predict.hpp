@@ -41,13 +41,22 @@ class Predictor {
   const std::vector<std::string>& class_names() const { return info_.class_names; }
   const CheckpointInfo& info() const { return info_; }
 
-  /// The k most probable classes of a decoded image (8-bit gray, BGR or BGRA, as cv::imread gives).
-  std::vector<Prediction> predict(const cv::Mat& image, std::int64_t k = 1) {
+  /// Test-time augmentation: also predict the horizontally flipped image and average the two.
+  void set_flip_tta(bool on) { flip_tta_ = on; }
+
+  /// Class probabilities [classes] of a decoded image (8-bit gray, BGR or BGRA, as cv::imread gives).
+  torch::Tensor probabilities(const cv::Mat& image) {
     if (image.empty()) throw FileError("ftmeta: Predictor::predict: the image is empty");
     Rng rng(0);  // evaluation pipelines are deterministic; the generator is unused by them
     auto input = transforms::apply<EvalPipeline>(image, rng).unsqueeze(0).to(device_);
+    if (flip_tta_) input = torch::cat({input, input.flip({3})});
     torch::NoGradGuard no_grad;
-    auto probs = torch::softmax(model_->forward(input), 1).squeeze(0).cpu();
+    return torch::softmax(model_->forward(input), 1).mean(0).cpu();
+  }
+
+  /// The k most probable classes of a decoded image, most probable first.
+  std::vector<Prediction> predict(const cv::Mat& image, std::int64_t k = 1) {
+    auto probs = probabilities(image);
     k = std::clamp<std::int64_t>(k, 1, probs.size(0));
     auto top = probs.topk(k);
     std::vector<Prediction> out;
@@ -71,6 +80,7 @@ class Predictor {
   CheckpointInfo info_;
   nn::Classifier<Spec> model_;
   torch::Device device_;
+  bool flip_tta_ = false;
 };
 
 }  // namespace ftmeta::train
