@@ -59,8 +59,17 @@ struct GeometricStage {
   }
 };
 
+namespace detail {
+template <class Op>
+constexpr int max_pixel_steps() {
+  if constexpr (requires { Op::max_steps; }) return Op::max_steps;
+  else return 0;
+}
+}  // namespace detail
+
 /// ToTensor, the pointwise ops around it (photometric before, Normalize-like after): one pass from the
-/// uint8 BGR/gray image to the float32 RGB CHW tensor.
+/// uint8 BGR/gray image to the float32 RGB CHW tensor. Photometric ops add per-pixel uint8 steps
+/// (PixelProgram) run inside that pass; ToTensor and what follows fold into one multiply-add per channel.
 template <class... Ops>
 struct PixelStage {
   static constexpr StageKind kind = StageKind::pixel;
@@ -68,17 +77,36 @@ struct PixelStage {
   template <class Op>
   using append = PixelStage<Ops..., Op>;
 
-  /// Whether every op is a per-channel multiply-add (they then fold into a single one).
-  static constexpr bool channel_affine = (requires { Ops::affine(); } && ...);
+  /// Whether the photometric ops are all in the uint8 domain (before ToTensor) and every later op is a
+  /// per-channel multiply-add (they then fold into a single one).
+  static constexpr bool channel_affine =
+      ((OpTraits<Ops>::kind == OpKind::photometric || requires { Ops::affine(); }) && ...);
+  /// Whether the stage has photometric ops (then the pass runs a PixelProgram before the multiply-add).
+  static constexpr bool photometric = ((OpTraits<Ops>::kind == OpKind::photometric) || ...);
+  /// The most uint8 steps one sample can have.
+  static constexpr int max_steps = (detail::max_pixel_steps<Ops>() + ... + 0);
   /// The ops from ToTensor on, folded: uint8 value -> float value is one multiply-add per channel.
   static constexpr ChannelAffine affine() {
     ChannelAffine r;
-    if constexpr (channel_affine) ((r = then(r, Ops::affine())), ...);
+    if constexpr (channel_affine)
+      ([&] {
+        if constexpr (requires { Ops::affine(); }) r = then(r, Ops::affine());
+      }(), ...);
     return r;
   }
+  /// Samples the photometric ops in order: the uint8 steps of this sample.
+  static constexpr PixelProgram sample(Rng& rng) {
+    PixelProgram program;
+    ([&] {
+      if constexpr (OpTraits<Ops>::kind == OpKind::photometric) Ops::steps(Ops::sample(rng, ImageSize{}), program);
+    }(), ...);
+    return program;
+  }
   static constexpr std::string describe() {
-    return detail::cat("PixelStage[", detail::op_names<Ops...>(", "),
-                       "]: one pass, uint8 BGR/gray HWC -> float32 RGB CHW, one multiply-add per channel");
+    std::string text = detail::cat("PixelStage[", detail::op_names<Ops...>(", "), "]: one pass, uint8 BGR/gray HWC -> ");
+    if constexpr (photometric) text.append("uint8 RGB steps (up to "), text.append(detail::int_text(max_steps)), text.append(") -> ");
+    text.append("float32 RGB CHW, one multiply-add per channel");
+    return text;
   }
 };
 

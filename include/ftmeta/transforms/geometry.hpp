@@ -36,14 +36,27 @@ constexpr Affine2D compose_maps(const Affine2D& outer, const Affine2D& inner) {
 }
 
 /// One geometric op (or a folded run of them) after sampling: its output size and its output-to-input map.
+/// An op that fills what it uncovers (RandomRotation) sets `clips`: its output pixels whose centres map
+/// outside its own input frame get `fill`. After folding, `clip` maps the final output to the frame of
+/// the last such op and `clip_size` is that frame's size (one frame is kept: the last filling op's).
 struct GeomStep {
   ImageSize out;
   Affine2D map;
+  bool clips = false;
+  Affine2D clip{};
+  ImageSize clip_size{};
+  int fill = 0;
 };
 
-/// Runs `next` after `done`: the sizes chain, the maps multiply.
+/// Runs `next` after `done`: the sizes chain, the maps multiply, the filled frame follows the output.
 constexpr GeomStep chain(const GeomStep& done, const GeomStep& next) {
-  return {next.out, compose_maps(done.map, next.map)};
+  GeomStep r{next.out, compose_maps(done.map, next.map)};
+  if (next.clips) {
+    r.clips = true, r.clip = next.map, r.clip_size = done.out, r.fill = next.fill;
+  } else if (done.clips) {
+    r.clips = true, r.clip = compose_maps(done.clip, next.map), r.clip_size = done.clip_size, r.fill = done.fill;
+  }
+  return r;
 }
 
 /// The identity step on an image of size `in`.
@@ -52,6 +65,13 @@ constexpr GeomStep identity_step(ImageSize in) { return {in, Affine2D{}}; }
 /// The map of resizing an image of size `in` to `out` (pixel centres align, as cv::resize and PIL).
 constexpr Affine2D resize_map(ImageSize in, ImageSize out) {
   return Affine2D::scale_offset(double(in.width) / out.width, 0.0, double(in.height) / out.height, 0.0);
+}
+
+/// The map of rotating an image of size `in` by `degrees` counter-clockwise about its centre, as PIL's
+/// Image.rotate (torchvision's F.rotate on PIL images, expand=False): output -> input, edge coordinates.
+constexpr Affine2D rotation_map(ImageSize in, double cos_t, double sin_t) {
+  const double cx = in.width * 0.5, cy = in.height * 0.5;
+  return {cos_t, -sin_t, cx - cos_t * cx + sin_t * cy, sin_t, cos_t, cy - sin_t * cx - cos_t * cy};
 }
 
 /// Python's round(): to nearest, ties to even (torchvision rounds its crop offsets and sizes with it).
@@ -85,5 +105,28 @@ constexpr ChannelAffine then(const ChannelAffine& first, const ChannelAffine& se
   }
   return r;
 }
+
+}  // namespace ftmeta::transforms
+
+namespace ftmeta::transforms {
+
+/// One per-pixel photometric step in the uint8 RGB domain, as torchvision applies it to PIL images.
+/// factor: brightness/contrast/saturation blend factors; hue: the uint8 shift of PIL's HSV hue plane.
+struct PixelStep {
+  enum class Kind : unsigned char { brightness, contrast, saturation, hue, grayscale };
+  Kind kind = Kind::brightness;
+  double factor = 1;
+  int hue_shift = 0;
+};
+
+/// The photometric steps of one sample, in the order they run (filled by the ops' sampling).
+struct PixelProgram {
+  static constexpr int capacity = 16;
+  PixelStep steps[capacity]{};
+  int size = 0;
+  constexpr void push(PixelStep s) {
+    if (size < capacity) steps[size++] = s;
+  }
+};
 
 }  // namespace ftmeta::transforms

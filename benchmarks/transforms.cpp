@@ -1,0 +1,137 @@
+// bench_transforms: the classic training chain, fused and unfused, against a bare cv::warpAffine, one
+// thread, on the mate-backgrounds JPEGs cut to 500x375 and held decoded in memory. Prints
+// "name ms_per_image" lines; benchmarks/run_transforms.sh runs it beside transforms_peers.py.
+#include <ftmeta/transforms.hpp>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace {
+using namespace ftmeta::transforms;
+
+// The classic recipe of the issue, and the same without the rotation (the resize path).
+struct Classic : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, RandomVerticalFlip<0.5>, RandomRotation<10>,
+                         ColorJitter<0.05, 0.05, 0.05, 0.05>, ToTensor, Normalize<ImageNet>> {};
+struct NoRotation : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, RandomVerticalFlip<0.5>,
+                            ColorJitter<0.05, 0.05, 0.05, 0.05>, ToTensor, Normalize<ImageNet>> {};
+struct GeometryOnly : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, RandomVerticalFlip<0.5>,
+                              RandomRotation<10>, ToTensor, Normalize<ImageNet>> {};
+
+struct HueOnly : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, RandomVerticalFlip<0.5>, RandomRotation<10>,
+                         ColorJitter<0, 0, 0, 0.05>, ToTensor, Normalize<ImageNet>> {};
+struct NoHue : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, RandomVerticalFlip<0.5>, RandomRotation<10>,
+                       ColorJitter<0.05, 0.05, 0.05, 0>, ToTensor, Normalize<ImageNet>> {};
+
+// ImageNet-like: the shorter side scaled to 375 (area), then the centre 500 x 375 (or 375 x 500).
+std::vector<cv::Mat> corpus() {
+  std::vector<std::string> paths;
+  for (const char* dir : {"nature", "abstract", "desktop"}) {
+    const std::filesystem::path root = std::filesystem::path("/usr/share/backgrounds/mate") / dir;
+    if (!std::filesystem::exists(root)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(root))
+      if (e.path().extension() == ".jpg") paths.push_back(e.path().string());
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<cv::Mat> images;
+  for (const auto& p : paths) {
+    const cv::Mat full = cv::imread(p, cv::IMREAD_COLOR);
+    if (full.empty()) continue;
+    const double s = 375.0 / std::min(full.rows, full.cols);
+    cv::Mat small;
+    cv::resize(full, small, cv::Size(), s, s, cv::INTER_AREA);
+    const int w = small.cols >= small.rows ? 500 : 375, h = small.cols >= small.rows ? 375 : 500;
+    const cv::Rect box((small.cols - std::min(w, small.cols)) / 2, (small.rows - std::min(h, small.rows)) / 2,
+                       std::min(w, small.cols), std::min(h, small.rows));
+    images.push_back(small(box).clone());
+  }
+  return images;
+}
+
+// Milliseconds per image: the best of `rounds` rounds of `passes` passes over the corpus.
+template <class F>
+double time_per_image(const std::vector<cv::Mat>& images, int rounds, int passes, F&& f) {
+  double best = 1e300;
+  std::uint64_t index = 0;
+  for (int r = 0; r < rounds; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int p = 0; p < passes; ++p)
+      for (const auto& image : images) f(image, index++);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    best = std::min(best, ms / double(passes * images.size()));
+  }
+  return best;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int passes = argc > 1 ? std::atoi(argv[1]) : 10;
+  cv::setNumThreads(0);
+  at::set_num_threads(1);
+  const auto images = corpus();
+  if (images.empty()) {
+    std::fprintf(stderr, "bench_transforms: no JPEG under /usr/share/backgrounds/mate (Debian's mate-backgrounds)\n");
+    return 1;
+  }
+  std::printf("# corpus %zu images, %dx%d first; %d passes, best of 3 rounds\n", images.size(), images[0].cols,
+              images[0].rows, passes);
+  auto out = torch::empty({3, 224, 224});
+  auto out_u8 = torch::empty({3, 224, 224}, torch::kUInt8);
+  const int rounds = 3;
+  auto report = [](const char* name, double ms) { std::printf("%s %.4f\n", name, ms); };
+
+  report("ftmeta_fused", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    apply_into<Classic>(im, rng, out);
+  }));
+  report("ftmeta_fused_uint8", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    apply_into<Classic>(im, rng, out_u8);
+  }));
+  report("ftmeta_unfused", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    out = apply_unfused<Classic>(im, rng);
+  }));
+  report("ftmeta_fused_norot", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    apply_into<NoRotation>(im, rng, out);
+  }));
+  report("ftmeta_unfused_norot", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    out = apply_unfused<NoRotation>(im, rng);
+  }));
+  report("ftmeta_fused_nojitter", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    apply_into<GeometryOnly>(im, rng, out);
+  }));
+  report("ftmeta_fused_hue_only", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    apply_into<HueOnly>(im, rng, out);
+  }));
+  report("ftmeta_fused_no_hue", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    apply_into<NoHue>(im, rng, out);
+  }));
+  // The floor: one bilinear warp of the photo to 224 x 224 uint8 BGR (a crop, a scale, a rotation).
+  cv::Mat warped;
+  report("bare_warp", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    const double angle = double(i % 21) - 10.0, scale = 224.0 / std::min(im.rows, im.cols) * 1.3;
+    cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(im.cols / 2.0f, im.rows / 2.0f), angle, scale);
+    m.at<double>(0, 2) += 112 - im.cols / 2.0, m.at<double>(1, 2) += 112 - im.rows / 2.0;
+    cv::warpAffine(im, warped, m, cv::Size(224, 224), cv::INTER_LINEAR, cv::BORDER_CONSTANT);
+  }));
+  // The floor of the resize path: one cv::resize of a crop to 224 x 224.
+  report("bare_resize", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    const int side = 200 + int(i % 150);
+    cv::resize(im(cv::Rect(0, 0, std::min(side, im.cols), std::min(side, im.rows))), warped, cv::Size(224, 224), 0, 0,
+               cv::INTER_AREA);
+  }));
+  return 0;
+}
