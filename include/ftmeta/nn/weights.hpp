@@ -7,6 +7,8 @@
 #undef FTMETA_NN_WEIGHTS_INTERNAL
 
 #include <ftmeta/core/error.hpp>
+#include <ftmeta/nn/safetensors.hpp>
+#include <ftmeta/nn/state_dict.hpp>
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
@@ -25,18 +27,6 @@
 #include <vector>
 
 namespace ftmeta::nn {
-
-/// A state dict as the file lists it: (name, tensor) pairs in file order. Tensors are CPU tensors;
-/// tensors that shared a storage in the file share it here too (views, as torch.load gives them).
-struct StateDict : std::vector<std::pair<std::string, torch::Tensor>> {
-  using std::vector<std::pair<std::string, torch::Tensor>>::vector;
-  /// The tensor named `key`, or an undefined tensor.
-  torch::Tensor find(std::string_view key) const {
-    for (const auto& [name, tensor] : *this)
-      if (name == key) return tensor;
-    return {};
-  }
-};
 
 namespace detail {
 
@@ -231,8 +221,8 @@ inline StateDict load_zip(const std::filesystem::path& file) {
 
 }  // namespace detail
 
-/// Reads a state dict written by `torch.save` (the zip format of torch >= 1.6, or the legacy format)
-/// without running Python: the pickle is read by a restricted unpickler that accepts only what
+/// Reads a state dict written by `torch.save` (the zip format of torch >= 1.6, or the legacy format),
+/// or a safetensors file (see load_safetensors), without running Python: the pickle is read by a restricted unpickler that accepts only what
 /// rebuilds tensors and dicts (as `torch.load(weights_only=True)`) and refuses any other global.
 /// Files that wrap the state dict are unwrapped: a dict whose values are all tensors is the state
 /// dict; otherwise its "state_dict", "model_state_dict" or "model" entry (the first present) is.
@@ -248,8 +238,7 @@ inline StateDict load_state_dict_file(const std::filesystem::path& file) {
   if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return detail::load_zip(file);
   if (got >= 2 && static_cast<unsigned char>(head[0]) == 0x80 && static_cast<unsigned char>(head[1]) <= 5)
     return detail::load_legacy(file);
-  if (got == 8 && head[0] != 0 && std::memchr(head + 1, 0, 7))  // an 8-byte little-endian length, then JSON
-    detail::weights_fail(file, "looks like a safetensors file, not a torch.save file");
+  if (detail::looks_like_safetensors(file)) return load_safetensors(file);
   detail::weights_fail(file, "is not a PyTorch weights file (neither a torch.save zip archive nor a legacy torch.save pickle)");
 }
 

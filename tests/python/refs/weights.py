@@ -95,11 +95,14 @@ def make(out: pathlib.Path) -> None:
     torch.save({"weight": _BadView()}, out / "bad_view_legacy.pt", _use_new_zipfile_serialization=False)
     torch.save({"weight": _BadView()}, out / "bad_view_zip.pt")
 
-    raw = (out / "small_legacy.pt").read_bytes()
+    # One non-empty storage, so the first element count is known: legacy files list storages in
+    # the order of their keys, which derive from memory addresses (an empty one may come first).
+    torch.save({"w": torch.arange(6.0)}, out / "one_legacy.pt", _use_new_zipfile_serialization=False)
+    raw = (out / "one_legacy.pt").read_bytes()
     at = _legacy_data_start(raw)
     (count,) = struct.unpack("<q", raw[at:at + 8])
-    assert 0 < count < 100, count  # the element count of the first storage listed
+    assert count == 6, count  # the element count of the only storage
     (out / "lying_count_legacy.pt").write_bytes(raw[:at] + struct.pack("<q", 1 << 40) + raw[at + 8:])
     (out / "short_count_legacy.pt").write_bytes(raw[:at] + struct.pack("<q", count - 1) + raw[at + 8:])
-    with open(out / "legacy_data_start.txt", "w") as f:
-        f.write(f"{at}\n")
+    with open(out / "legacy_data_start.txt", "w") as f:  # of small_legacy.pt, for truncating it
+        f.write(f"{_legacy_data_start((out / 'small_legacy.pt').read_bytes())}\n")

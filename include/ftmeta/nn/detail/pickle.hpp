@@ -401,6 +401,7 @@ class Unpickler {
         if (line.size() == std::size_t(neg) || line.size() > 19) fail("a malformed text integer");
         for (char c : line.substr(neg)) {
           if (c < '0' || c > '9') fail("a malformed text integer");
+          if (v > (INT64_MAX - (c - '0')) / 10) fail("a text integer beyond 64 bits");  // found by fuzz/pickle_fuzz.cpp
           v = v * 10 + (c - '0');
         }
         stack_.push_back(make_int(neg ? -v : v));
