@@ -1,4 +1,4 @@
-// ftmeta/data.hpp: the data area: IDX/Fashion-MNIST reading and export, ImageFolder, splits, sources, the batch loader.
+// ftmeta/data.hpp: the data area: IDX/Fashion-MNIST reading and export, ImageFolder, splits (persisted), samplers, sources, the batch loader.
 #pragma once
 
 #include <ftmeta/data/class_map.hpp>

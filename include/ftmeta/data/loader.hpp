@@ -1,15 +1,18 @@
-// ftmeta/data/loader.hpp: the batch loader: seeded per-epoch order, worker threads, prefetch, bad-file policy.
+// ftmeta/data/loader.hpp: the batch loader: seeded per-epoch order or a sampler, worker threads, prefetch, bad-file policy, pinned memory.
 #pragma once
 
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/core/rng.hpp>
+#include <ftmeta/core/type_list.hpp>
 #include <ftmeta/data/sampler.hpp>
 #include <ftmeta/data/sources.hpp>
+#include <ftmeta/transforms/ops.hpp>
 
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <concepts>
 #include <condition_variable>
 #include <cstdint>
@@ -22,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -42,6 +46,15 @@ struct LoaderOptions {
   int num_workers = 1;     ///< decoding threads; 0 decodes in the thread that calls next()
   int prefetch = 2;        ///< batches the workers may prepare ahead of the one next() assembles
   OnBadSample on_bad_sample = OnBadSample::skip;
+  /// The epoch order (WeightedSampler, DistributedSampler, your own); empty: epoch_permutation
+  /// with `shuffle`. Sample i's k-th visit in an epoch (k = 0, 1, ... when a sampler repeats it)
+  /// gets Rng::for_sample(seed, epoch, i + k * n).
+  SamplerFn sampler{};
+  /// Size limit and reduced-resolution JPEG decoding; see DecodeOptions and decode_options_for.
+  DecodeOptions decode{};
+  /// Allocate batches in pinned (page-locked) host memory when CUDA is available, so that
+  /// Batch::to(device, true) copies asynchronously; ignored without CUDA.
+  bool pin_memory = false;
 };
 
 /// The size of the images the transform writes: batches are [B, 3, height, width].
@@ -55,6 +68,11 @@ inline constexpr OutputSize output_size_v{Pipeline::out_height, Pipeline::out_wi
 /// One batch: images float32 [B,3,H,W], labels int64 [B], indices int64 [B] (sample indices in the source).
 struct Batch {
   torch::Tensor images, labels, indices;
+  /// The batch on `device`; with non_blocking and pinned batches (LoaderOptions::pin_memory) the
+  /// copy to a CUDA device is asynchronous on the current stream.
+  Batch to(const torch::Device& device, bool non_blocking = false) const {
+    return {images.to(device, non_blocking), labels.to(device, non_blocking), indices.to(device, non_blocking)};
+  }
 };
 
 /// What one epoch delivered (complete once next() has returned nothing).
@@ -98,6 +116,9 @@ class Loader {
     if (opt_.batch_size < 1) throw UsageError("Loader: LoaderOptions::batch_size must be at least 1");
     if (opt_.num_workers < 0) throw UsageError("Loader: LoaderOptions::num_workers must be >= 0 (0: no threads)");
     if (opt_.prefetch < 0) throw UsageError("Loader: LoaderOptions::prefetch must be >= 0");
+    if (opt_.decode.max_pixels < 0 || opt_.decode.min_side < 0 || !(opt_.decode.min_crop_fraction > 0.0))
+      throw UsageError("Loader: LoaderOptions::decode needs max_pixels >= 0, min_side >= 0, min_crop_fraction > 0");
+    pinned_ = opt_.pin_memory && torch::cuda::is_available();
     for (int i = 0; i < opt_.num_workers; ++i) workers_.emplace_back([this] { work(); });
   }
   Loader(const Loader&) = delete;
@@ -115,19 +136,42 @@ class Loader {
   const SampleSource& source() const noexcept { return *source_; }
   const LoaderOptions& options() const noexcept { return opt_; }
   OutputSize output_size() const noexcept { return size_; }
-  /// Batches per epoch when no sample is skipped.
+  /// Whether batches are allocated in pinned memory (pin_memory and CUDA available).
+  bool pinned() const noexcept { return pinned_; }
+  /// Batches per epoch when no sample is skipped (with a sampler: of its epoch-0 order).
   std::int64_t batches_per_epoch() const {
-    const auto n = source_->size(), b = opt_.batch_size;
+    const auto n = opt_.sampler ? static_cast<std::int64_t>(opt_.sampler(source_->size(), opt_.seed, 0).size())
+                                : source_->size();
+    const auto b = opt_.batch_size;
     return opt_.drop_last ? n / b : (n + b - 1) / b;
   }
 
   /// Starts (or restarts) epoch `epoch`: fixes its order and lets the workers begin. Work left
   /// from an unfinished epoch is dropped.
   void start_epoch(std::int64_t epoch) {
+    const auto size = source_->size();
+    auto order = opt_.sampler ? opt_.sampler(size, opt_.seed, static_cast<std::uint64_t>(epoch))
+                              : epoch_permutation(size, opt_.seed, static_cast<std::uint64_t>(epoch), opt_.shuffle);
+    std::vector<std::uint64_t> keys(order.size());
+    {
+      std::map<std::int64_t, std::uint64_t> seen;  // only needed when the order repeats a sample
+      std::vector<bool> visited(static_cast<std::size_t>(size), false);
+      for (std::size_t j = 0; j < order.size(); ++j) {
+        const auto i = order[j];
+        if (i < 0 || i >= size)
+          throw UsageError("Loader: the sampler gave index " + std::to_string(i) + " for a source of " +
+                           std::to_string(size) + " samples");
+        std::uint64_t k = 0;
+        if (visited[static_cast<std::size_t>(i)]) k = ++seen[i];
+        visited[static_cast<std::size_t>(i)] = true;
+        keys[j] = static_cast<std::uint64_t>(i) + k * static_cast<std::uint64_t>(size);
+      }
+    }
     {
       std::lock_guard lk(m_);
       epoch_ = epoch;
-      perm_ = epoch_permutation(source_->size(), opt_.seed, static_cast<std::uint64_t>(epoch), opt_.shuffle);
+      perm_ = std::move(order);
+      keys_ = std::move(keys);
       n_ = static_cast<std::int64_t>(perm_.size());
       claim_ = consume_ = 0;
       chunks_.clear();
@@ -153,9 +197,10 @@ class Loader {
       if (opt_.num_workers == 0 && claim_ == consume_) {  // no threads: decode here
         ++claim_;
         const auto idx = perm_[static_cast<std::size_t>(consume_)];
+        const auto key = keys_[static_cast<std::size_t>(consume_)];
         const auto epoch = epoch_;
         lk.unlock();
-        process(*chunk, row, idx, epoch);
+        process(*chunk, row, idx, key, epoch);
         lk.lock();
       }
       done_cv_.wait(lk, [&] { return chunk->state[static_cast<std::size_t>(row)] != pending; });
@@ -197,7 +242,7 @@ class Loader {
     if (whole_chunk) {
       out.images = first->images;  // the common case: workers wrote the batch in place
     } else {
-      out.images = torch::empty({k, 3, size_.height, size_.width}, torch::kFloat32);
+      out.images = torch::empty({k, 3, size_.height, size_.width}, torch::TensorOptions(torch::kFloat32).pinned_memory(pinned_));
       for (std::int64_t j = 0; j < k; ++j) {
         const auto& [chunk, row] = picked[static_cast<std::size_t>(j)];
         out.images[j].copy_(chunk->images[row]);
@@ -273,7 +318,8 @@ class Loader {
       auto c = std::make_shared<Chunk>();
       c->first = pos / b * b;
       c->count = std::min(b, n_ - c->first);
-      c->images = torch::empty({c->count, 3, size_.height, size_.width}, torch::kFloat32);
+      c->images = torch::empty({c->count, 3, size_.height, size_.width},
+                               torch::TensorOptions(torch::kFloat32).pinned_memory(pinned_));
       c->index.assign(perm_.begin() + c->first, perm_.begin() + c->first + c->count);
       c->state.assign(static_cast<std::size_t>(c->count), pending);
       c->why.assign(static_cast<std::size_t>(c->count), {});
@@ -283,11 +329,11 @@ class Loader {
   }
 
   // Decodes and transforms one sample into its row; records the outcome under m_.
-  void process(Chunk& chunk, std::int64_t row, std::int64_t idx, std::int64_t epoch) {
+  void process(Chunk& chunk, std::int64_t row, std::int64_t idx, std::uint64_t key, std::int64_t epoch) {
     State state = good;
     std::string why;
     try {
-      cv::Mat img = source_->decode(idx, why);
+      cv::Mat img = source_->decode_for(idx, why, opt_.decode);
       if (img.empty()) {
         state = bad;
         if (why.empty()) why = "cannot be decoded";
@@ -296,7 +342,7 @@ class Loader {
         why = "the source gave an image that is not 8-bit gray, BGR or BGRA";
       } else {
         try {
-          Rng rng = Rng::for_sample(opt_.seed, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(idx));
+          Rng rng = Rng::for_sample(opt_.seed, static_cast<std::uint64_t>(epoch), key);
           transform_(img, rng, chunk.images[row]);
         } catch (const std::exception& e) {
           state = failed;
@@ -326,9 +372,10 @@ class Loader {
       const auto pos = claim_++;
       auto chunk = chunk_for(pos);
       const auto idx = perm_[static_cast<std::size_t>(pos)];
+      const auto key = keys_[static_cast<std::size_t>(pos)];
       const auto epoch = epoch_;
       lk.unlock();
-      process(*chunk, pos - chunk->first, idx, epoch);
+      process(*chunk, pos - chunk->first, idx, key, epoch);
       chunk.reset();
       lk.lock();
     }
@@ -354,10 +401,70 @@ class Loader {
   bool stop_ = false, active_ = false, started_ = false;
   std::int64_t epoch_ = 0, n_ = 0, claim_ = 0, consume_ = 0;
   std::vector<std::int64_t> perm_;
+  std::vector<std::uint64_t> keys_;  // per position: the sample's Rng counter (index + visit * n)
+  bool pinned_ = false;
   std::map<std::int64_t, std::shared_ptr<Chunk>> chunks_;
   EpochStats stats_;
   std::vector<std::thread> workers_;  // last: started after everything above exists
 };
+
+namespace detail {
+// What an op that comes first needs of the decoded image (see decode_options_for); an op the rule
+// knows nothing about: no reduced decoding.
+template <class Op>
+DecodeOptions decode_need() {
+  if constexpr (requires {
+                  Op::scale_lo;
+                  Op::ratio_lo;
+                  Op::ratio_hi;
+                  Op::out_size.height;
+                }) {  // RandomResizedCrop: the smallest box has area scale_lo * W * H and its most
+                      // extreme aspect ratio, so its shorter side is at least
+                      // sqrt(scale_lo * min(ratio_lo, 1 / ratio_hi)) of the image's shorter side
+    const double r = std::min(static_cast<double>(Op::ratio_lo), 1.0 / static_cast<double>(Op::ratio_hi));
+    const double f = std::sqrt(static_cast<double>(Op::scale_lo) * r);
+    return {0, std::max<std::int64_t>(Op::out_size.height, Op::out_size.width), std::min(1.0, f)};
+  } else {
+    return {};
+  }
+}
+template <class Op>
+struct IsResize : std::false_type {};
+template <int H, int W>
+struct IsResize<transforms::Resize<H, W>> : std::true_type {
+  static constexpr std::int64_t side = W == 0 ? H : (H > W ? H : W);
+};
+template <class List>
+struct FirstOp {
+  using type = void;
+};
+template <class T, class... Ts>
+struct FirstOp<meta::TypeList<T, Ts...>> {
+  using type = T;
+};
+}  // namespace detail
+
+/// DecodeOptions that let a loader decode JPEGs at reduced resolution for pipeline P, derived from
+/// P's first op, which decides how much of the image reaches the output: RandomResizedCrop<H, W, ...>
+/// (min_side max(H, W), min_crop_fraction sqrt(scale_lo * min(ratio_lo, 1 / ratio_hi)), with the
+/// defaults sqrt(0.08 * 3/4) ~ 0.245)
+/// or Resize<S> / Resize<H, W> (min_side S or max(H, W), fraction 1); any other first op: off.
+/// Reduced decoding changes pixels (the JPEG decoder's DCT scaling replaces part of the resize),
+/// so it is opt-in: results are no longer bit-equal to decoding at full resolution.
+///
+///   LoaderOptions o{.decode = decode_options_for<TrainAug<224>>()};
+template <class P>
+DecodeOptions decode_options_for(std::int64_t max_pixels = 0) {
+  using First = typename detail::FirstOp<typename P::ops>::type;
+  DecodeOptions d{};
+  if constexpr (detail::IsResize<First>::value)
+    d = {0, detail::IsResize<First>::side, 1.0};
+  else if constexpr (!std::is_void_v<First>)
+    d = detail::decode_need<First>();
+  if (d.min_side == 0) d.min_crop_fraction = 1.0;
+  d.max_pixels = max_pixels;
+  return d;
+}
 
 /// The typed entry point: checks the transform's signature once, then builds the type-erased Loader.
 ///

@@ -9,14 +9,19 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <set>
 #include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ftmeta::data {
@@ -186,6 +191,260 @@ inline std::vector<Sample> manifest_samples(const std::vector<ManifestRow>& rows
   for (const auto& r : rows)
     if (r.split == split) out.push_back({r.path, r.label});
   return out;
+}
+
+/// A split of one ImageFolder, as plan_splits returns it: the samples of each part (paths under
+/// the folder's root), the class map and its hash, and whether it came from an existing manifest.
+struct SplitPlan {
+  std::filesystem::path root, manifest;
+  ClassMap classes;
+  std::uint64_t class_map_hash = 0;
+  std::vector<Sample> train, val, test;
+  bool reused = false;                ///< read from the manifest (else split now and written)
+  std::vector<std::string> warnings;  ///< the folder scan's warnings (e.g. numeric class names)
+};
+
+/// How a folder differs from the manifest made of it (diff_manifest); empty() when it does not.
+struct ManifestDiff {
+  std::vector<std::string> classes_added, classes_removed;  ///< by class folder name
+  bool class_order_changed = false;                         ///< same names, other labels
+  std::vector<std::string> files_added, files_removed;      ///< paths relative to the root
+  std::vector<std::string> files_relabelled;                ///< same path, another class
+  bool empty() const noexcept {
+    return classes_added.empty() && classes_removed.empty() && !class_order_changed && files_added.empty() &&
+           files_removed.empty() && files_relabelled.empty();
+  }
+  /// One line: what changed, the first few names of each kind.
+  std::string describe() const {
+    std::string out;
+    auto list = [&](const char* what, const std::vector<std::string>& v) {
+      if (v.empty()) return;
+      out += (out.empty() ? "" : "; ") + std::to_string(v.size()) + " " + what + " (";
+      for (std::size_t i = 0; i < v.size() && i < 5; ++i) out += (i ? ", '" : "'") + v[i] + "'";
+      out += v.size() > 5 ? ", ...)" : ")";
+    };
+    list("class(es) added", classes_added);
+    list("class(es) removed", classes_removed);
+    if (class_order_changed) out += std::string(out.empty() ? "" : "; ") + "the class order changed";
+    list("file(s) added", files_added);
+    list("file(s) removed", files_removed);
+    list("file(s) moved to another class", files_relabelled);
+    return out;
+  }
+};
+
+/// What a persisted split records beside its rows (the '#' lines of a manifest, version 2).
+struct ManifestMeta {
+  ClassMap classes;
+  std::uint64_t class_map_hash = 0;
+  std::uint64_t seed = 0;
+  SplitRatios ratios;
+};
+
+namespace detail {
+
+inline std::string hex64(std::uint64_t v) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = digits[v & 15];
+  return s;
+}
+
+inline std::string ratio_text(double r) {  // the shortest text that reads back as r
+  char buf[40];
+  const auto res = std::to_chars(buf, buf + sizeof buf, r);
+  return std::string(buf, res.ptr);
+}
+
+}  // namespace detail
+
+/// Writes a persisted split (manifest version 2): "# ftmeta-manifest 2", then "# classmap-hash HEX",
+/// "# seed N", "# ratios TRAIN VAL TEST", "# class NAME" per class in label order, the header
+/// "path\tlabel\tsplit" and the rows, paths relative to `root` (so the tree may move). Atomic, as write_manifest.
+inline void write_split_manifest(const std::filesystem::path& file, const std::filesystem::path& root,
+                                 const ManifestMeta& meta, const std::vector<Sample>& samples, const SplitIndices& parts) {
+  std::string text = "# ftmeta-manifest 2\n# classmap-hash " + detail::hex64(meta.classes.hash()) + "\n# seed " +
+                     std::to_string(meta.seed) + "\n# ratios " + detail::ratio_text(meta.ratios.train) + " " +
+                     detail::ratio_text(meta.ratios.val) + " " + detail::ratio_text(meta.ratios.test) + "\n";
+  for (const auto& n : meta.classes.names()) text += "# class " + n + "\n";
+  text += "path\tlabel\tsplit\n";
+  auto add = [&](const std::vector<std::int64_t>& idx, const char* split) {
+    for (const auto& s : select(samples, idx)) {
+      const std::string p = s.path.lexically_relative(root).generic_string();
+      if (p.empty() || p.starts_with(".."))
+        throw DataError("write_split_manifest: '" + s.path.string() + "' is not under '" + root.string() + "'");
+      if (p.find_first_of("\t\r\n") != std::string::npos)
+        throw DataError("write_split_manifest: path '" + p + "' holds a tab or line break");
+      text += p + "\t" + std::to_string(s.label) + "\t" + split + "\n";
+    }
+  };
+  add(parts.train, "train");
+  add(parts.val, "val");
+  add(parts.test, "test");
+  try {
+    detail::write_text_atomically(file, text);
+  } catch (const FileError& e) {
+    throw FileError(std::string("write_split_manifest: ") + e.what());
+  }
+}
+
+/// Reads write_split_manifest's file: its metadata and rows (paths as written, relative to the
+/// root). FileError naming the file and line if it is malformed, or if the recorded hash does not
+/// match the recorded classes (an edited manifest).
+inline std::pair<ManifestMeta, std::vector<ManifestRow>> read_split_manifest(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw FileError("read_split_manifest: cannot open '" + file.string() + "'");
+  ManifestMeta meta;
+  std::vector<std::string> names;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t n = 0, pos = 0, header_end = 0;
+  bool have_hash = false, have_seed = false, have_ratios = false;
+  auto bad = [&](const std::string& what) {
+    return FileError("manifest '" + file.string() + "', line " + std::to_string(n) + ": " + what);
+  };
+  while (pos < text.size()) {
+    const auto end = text.find('\n', pos);
+    const std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    pos = end == std::string::npos ? text.size() : end + 1;
+    ++n;
+    if (n == 1) {
+      if (line != "# ftmeta-manifest 2") throw bad("expected '# ftmeta-manifest 2' (a split written by plan_splits)");
+      continue;
+    }
+    if (line == "path\tlabel\tsplit") {
+      header_end = pos;
+      break;
+    }
+    try {
+      if (line.starts_with("# classmap-hash ")) {
+        meta.class_map_hash = std::stoull(line.substr(16), nullptr, 16);
+        have_hash = true;
+      } else if (line.starts_with("# seed ")) {
+        meta.seed = std::stoull(line.substr(7));
+        have_seed = true;
+      } else if (line.starts_with("# ratios ")) {
+        std::istringstream r(line.substr(9));
+        if (!(r >> meta.ratios.train >> meta.ratios.val >> meta.ratios.test)) throw std::invalid_argument("ratios");
+        have_ratios = true;
+      } else if (line.starts_with("# class ")) {
+        names.push_back(line.substr(8));
+      } else {
+        throw bad("unexpected line '" + line + "' before the header 'path<TAB>label<TAB>split'");
+      }
+    } catch (const std::logic_error&) {
+      throw bad("malformed '" + line + "'");
+    }
+  }
+  if (header_end == 0) throw bad("missing the header 'path<TAB>label<TAB>split'");
+  if (!have_hash || !have_seed || !have_ratios || names.empty())
+    throw FileError("manifest '" + file.string() + "': missing classmap-hash, seed, ratios or class lines");
+  try {
+    meta.classes = ClassMap(names);
+  } catch (const DataError& e) {
+    throw FileError("manifest '" + file.string() + "': " + e.what());
+  }
+  if (meta.classes.hash() != meta.class_map_hash)
+    throw FileError("manifest '" + file.string() + "': classmap-hash " + detail::hex64(meta.class_map_hash) +
+                    " does not match its class lines (" + detail::hex64(meta.classes.hash()) + "); was it edited?");
+  // The rows: the v1 reader's rules, on the rest of the file.
+  std::vector<ManifestRow> rows;
+  std::istringstream body(text.substr(header_end));
+  for (std::string line; std::getline(body, line);) {
+    ++n;
+    const auto t1 = line.find('\t');
+    const auto t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
+    if (t2 == std::string::npos || line.find('\t', t2 + 1) != std::string::npos) throw bad("expected three fields");
+    ManifestRow row;
+    row.path = line.substr(0, t1);
+    const std::string label = line.substr(t1 + 1, t2 - t1 - 1);
+    try {
+      std::size_t used = 0;
+      row.label = std::stoll(label, &used);
+      if (used != label.size() || row.label < 0 || row.label >= meta.classes.size())
+        throw std::invalid_argument("label");
+    } catch (const std::exception&) {
+      throw bad("'" + label + "' is not a label of the " + std::to_string(meta.classes.size()) + " classes");
+    }
+    row.split = line.substr(t2 + 1);
+    if (row.split != "train" && row.split != "val" && row.split != "test")
+      throw bad("split '" + row.split + "' is not train, val or test");
+    rows.push_back(std::move(row));
+  }
+  return {std::move(meta), std::move(rows)};
+}
+
+/// How `folder` (scanned now) differs from a manifest's classes and rows (paths relative to folder.root).
+inline ManifestDiff diff_manifest(const ImageFolder& folder, const ClassMap& classes, const std::vector<ManifestRow>& rows) {
+  ManifestDiff d;
+  for (const auto& n : folder.classes.names())
+    if (!classes.find(n)) d.classes_added.push_back(n);
+  for (const auto& n : classes.names())
+    if (!folder.classes.find(n)) d.classes_removed.push_back(n);
+  d.class_order_changed = d.classes_added.empty() && d.classes_removed.empty() && !(folder.classes == classes);
+  std::map<std::string, std::string> now;  // relative path -> class name
+  for (const auto& s : folder.samples)
+    now.emplace(s.path.lexically_relative(folder.root).generic_string(), folder.classes.name(s.label));
+  std::set<std::string> listed;
+  for (const auto& r : rows) {
+    const std::string p = r.path.generic_string();
+    listed.insert(p);
+    auto it = now.find(p);
+    if (it == now.end())
+      d.files_removed.push_back(p);
+    else if (it->second != classes.name(r.label))
+      d.files_relabelled.push_back(p);
+  }
+  for (const auto& [p, c] : now)
+    if (!listed.count(p)) d.files_added.push_back(p);
+  return d;
+}
+
+/// The persisted split of one ImageFolder. The first run scans `root`, splits it with
+/// stratified_split(ratios, seed) and writes `manifest` (write_split_manifest); later runs read the
+/// manifest back and check it against the folder: the same class folders in the same order, the
+/// same files in the same classes, the same seed and ratios. Any difference is a DataError that
+/// says what changed and how to split again (delete the manifest); a folder is never silently re-split.
+///
+///   auto plan = ftmeta::data::plan_splits("photos", {0.8, 0.1, 0.1}, 42, "photos.split.tsv");
+///   plan.train.size();  plan.classes.names();  plan.reused;   // false on the first run
+inline SplitPlan plan_splits(const std::filesystem::path& root, const SplitRatios& ratios, std::uint64_t seed,
+                             const std::filesystem::path& manifest, const ImageFolderOptions& options = {}) {
+  ImageFolder folder = scan_image_folder(root, options);
+  SplitPlan plan;
+  plan.root = root;
+  plan.manifest = manifest;
+  plan.warnings = folder.warnings;
+  std::error_code ec;
+  if (!std::filesystem::exists(manifest, ec)) {
+    const auto parts = stratified_split(folder.samples, ratios, seed);
+    write_split_manifest(manifest, root, {folder.classes, folder.classes.hash(), seed, ratios}, folder.samples, parts);
+    plan.classes = folder.classes;
+    plan.class_map_hash = folder.classes.hash();
+    plan.train = select(folder.samples, parts.train);
+    plan.val = select(folder.samples, parts.val);
+    plan.test = select(folder.samples, parts.test);
+    return plan;
+  }
+  auto [meta, rows] = read_split_manifest(manifest);
+  const std::string where = "plan_splits: the split in '" + manifest.string() + "' ";
+  const std::string again = "; delete the manifest to split the folder again";
+  if (meta.seed != seed || std::abs(meta.ratios.train - ratios.train) > 1e-12 ||
+      std::abs(meta.ratios.val - ratios.val) > 1e-12 || std::abs(meta.ratios.test - ratios.test) > 1e-12)
+    throw DataError(where + "was made with seed " + std::to_string(meta.seed) + " and ratios " +
+                    detail::ratio_text(meta.ratios.train) + "/" + detail::ratio_text(meta.ratios.val) + "/" +
+                    detail::ratio_text(meta.ratios.test) + ", not seed " + std::to_string(seed) + " and ratios " +
+                    detail::ratio_text(ratios.train) + "/" + detail::ratio_text(ratios.val) + "/" +
+                    detail::ratio_text(ratios.test) + again);
+  const ManifestDiff diff = diff_manifest(folder, meta.classes, rows);
+  if (!diff.empty()) throw DataError(where + "no longer matches '" + root.string() + "': " + diff.describe() + again);
+  plan.classes = std::move(meta.classes);
+  plan.class_map_hash = meta.class_map_hash;
+  plan.reused = true;
+  for (auto& r : rows) {
+    Sample s{root / r.path, r.label};
+    (r.split == "train" ? plan.train : r.split == "val" ? plan.val : plan.test).push_back(std::move(s));
+  }
+  return plan;
 }
 
 }  // namespace ftmeta::data

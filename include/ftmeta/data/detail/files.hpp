@@ -26,6 +26,10 @@ inline std::string read_text(const std::filesystem::path& p) {
 inline void write_text_atomically(const std::filesystem::path& p, const std::string& text) {
   auto tmp = p;
   tmp += ".tmp";
+  if (p.has_parent_path()) {
+    std::error_code made;
+    std::filesystem::create_directories(p.parent_path(), made);  // a failure shows up as the write's error
+  }
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
