@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -93,34 +94,44 @@ class Trainer {
         model_(seeded_model(options_.seed, static_cast<std::int64_t>(class_names_.size()), options_.in_channels)) {
     if (options_.pretrained) model_->load_pretrained_backbone();
     model_->to(options_.device);
-    optimizer_ = optim::make_optimizer<Recipe>(*model_);
+    run_ = std::make_unique<optim::RecipeRun>(optim::make_recipe_run<Recipe>(*model_));
   }
 
   nn::Classifier<Spec>& model() { return model_; }
-  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  torch::optim::Optimizer& optimizer() { return run_->optimizer(); }
+  /// The recipe's state over this run: param groups, phases, schedules.
+  optim::RecipeRun& recipe_run() { return *run_; }
+  /// The recipe over this model: groups with their parameter counts, schedules, phases.
+  std::string describe_recipe() { return optim::describe<Recipe>(*model_); }
   const std::vector<std::string>& class_names() const { return class_names_; }
   const std::vector<EpochRecord>& history() const { return history_; }
   static std::string model_name() { return Spec::describe(); }
 
   /// Trains for options.epochs, validating after each; writes metrics.csv, last.pt and best.pt
-  /// (by validation accuracy) into out_dir. Returns the best validation accuracy.
+  /// (by validation accuracy) into out_dir. Returns the best validation accuracy. The recipe's
+  /// phases switch at epoch boundaries; its schedules step per optimizer step or per epoch (after
+  /// validation), as each says; gradients are clipped and accumulated as it declares. The lr of
+  /// every param group at the start of each epoch goes to metrics.csv.
   template <BatchSource Train, BatchSource Val>
   double fit(Train& train, Val& val) {
     std::ofstream csv;
     if (!options_.out_dir.empty()) {
       std::filesystem::create_directories(options_.out_dir);
       csv.open(options_.out_dir / "metrics.csv");
-      detail::write_csv_header(csv, optimizer_->param_groups().size());
+      detail::write_csv_header(csv, run_->optimizer().param_groups().size());
     }
     double best = -1;
     for (std::int64_t epoch = 1; epoch <= options_.epochs; ++epoch) {
       EpochRecord r;
       r.epoch = epoch;
-      for (auto& g : optimizer_->param_groups()) r.lrs.push_back(g.options().get_lr());
+      run_->begin_epoch(epoch, options_.epochs, steps_per_epoch(train));
+      r.lrs = run_->lrs();
       train.start_epoch(epoch);
-      r.train = train_epoch(*model_, forward_fn(), *optimizer_, detail::next_of(train), options_.device, epoch);
+      StepControl control{Recipe::accumulate, Recipe::clip_grad_norm, Recipe::clip_grad_value, [this] { run_->after_step(); }};
+      r.train = train_epoch(*model_, forward_fn(), run_->optimizer(), detail::next_of(train), options_.device, epoch, {}, control);
       val.start_epoch(0);
       r.val = evaluate(*model_, forward_fn(), detail::next_of(val), options_.device);
+      run_->end_epoch({r.val.loss, r.val.accuracy});
       history_.push_back(r);
       if (options_.log)
         *options_.log << "epoch " << epoch << "/" << options_.epochs << std::fixed << std::setprecision(4) << "  train loss "
@@ -156,7 +167,15 @@ class Trainer {
   }
 
   CheckpointInfo info(std::int64_t epoch, double metric) const {
-    return {class_names_, model_name(), epoch, metric, options_.image_size};
+    CheckpointInfo i;
+    i.class_names = class_names_;
+    i.model = model_name();
+    i.epoch = epoch;
+    i.metric = metric;
+    i.image_size = options_.image_size;
+    i.step = run_->steps();
+    i.phase = std::max<std::int64_t>(run_->phase(), 0);
+    return i;
   }
 
  private:
@@ -165,6 +184,16 @@ class Trainer {
     torch::manual_seed(seed);
     return nn::Classifier<Spec>(classes, nn::ModelOptions{channels});
   }
+  // Optimizer steps per epoch, when the source knows its batch count (else 0).
+  template <class L>
+  static std::int64_t steps_per_epoch(const L& source) {
+    if constexpr (requires { source.batches_per_epoch(); }) {
+      const std::int64_t batches = source.batches_per_epoch();
+      return (batches + Recipe::accumulate - 1) / Recipe::accumulate;
+    } else {
+      return 0;
+    }
+  }
   Forward forward_fn() {
     return [this](const torch::Tensor& x) { return model_->forward(x); };
   }
@@ -172,7 +201,7 @@ class Trainer {
   std::vector<std::string> class_names_;
   TrainOptions options_;
   nn::Classifier<Spec> model_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<optim::RecipeRun> run_;
   std::vector<EpochRecord> history_;
 };
 
