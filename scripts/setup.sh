@@ -8,8 +8,10 @@ build=${FTMETA_BUILD:-$root/build}
 venv=$build/venv
 
 # --- Debian packages --------------------------------------------------------------------------
-debs=(build-essential cmake ninja-build pkg-config zlib1g-dev libopencv-dev libboost-dev catch2
-      dataset-fashion-mnist mate-backgrounds python3-venv)
+# libgloo-dev: the Gloo headers c10d's ProcessGroupGloo.hpp needs (the torch wheel exports Gloo's
+# code but ships no headers); ftmeta/distributed uses the declarations only and links no libgloo.
+debs=(build-essential cmake ninja-build pkg-config zlib1g-dev libjpeg-dev libopencv-dev libboost-dev catch2
+      libgloo-dev dataset-fashion-mnist mate-backgrounds python3-venv)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
