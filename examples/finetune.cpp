@@ -42,8 +42,9 @@ std::vector<data::Sample> pick(const std::vector<data::Sample>& all, const std::
   return out;
 }
 
-/// train/val/test from a split layout on disk, or a seeded stratified 80/10/10 split of one folder.
-Splits load_splits(const fs::path& root, std::uint64_t seed) {
+/// train/val/test from a split layout on disk, or a seeded stratified 80/10/10 split of one folder,
+/// persisted in `manifest`.
+Splits load_splits(const fs::path& root, std::uint64_t seed, const fs::path& manifest) {
   Splits s;
   if (data::has_split_layout(root)) {
     auto layout = data::load_split_layout(root);
@@ -58,14 +59,14 @@ Splits load_splits(const fs::path& root, std::uint64_t seed) {
     }
     if (layout.test) s.test = layout.test->samples;
     for (auto& w : layout.train.warnings) std::cerr << "finetune: warning: " << w << "\n";
-  } else {
-    auto folder = data::scan_image_folder(root);
-    for (auto& w : folder.warnings) std::cerr << "finetune: warning: " << w << "\n";
-    s.classes = folder.classes;
-    auto parts = data::stratified_split(folder.labels(), {0.8, 0.1, 0.1}, seed);
-    s.train = pick(folder.samples, parts.train);
-    s.val = pick(folder.samples, parts.val);
-    s.test = pick(folder.samples, parts.test);
+  } else {  // split once, per class, and keep the split: a later run reuses it or reports what changed
+    auto plan = data::plan_splits(root, {0.8, 0.1, 0.1}, seed, manifest);
+    for (auto& w : plan.warnings) std::cerr << "finetune: warning: " << w << "\n";
+    std::cout << (plan.reused ? "split: reusing " : "split: wrote ") << manifest.string() << std::endl;
+    s.classes = plan.classes;
+    s.train = std::move(plan.train);
+    s.val = std::move(plan.val);
+    s.test = std::move(plan.test);
   }
   return s;
 }
@@ -111,7 +112,7 @@ int run(int argc, char** argv) {
     std::cout << (result.written ? "  wrote " + std::to_string(result.images) + " PNG files" : std::string("  already there"))
               << std::endl;
   }
-  auto splits = load_splits(root, seed);
+  auto splits = load_splits(root, seed, out / "split.tsv");
   std::cout << "data " << root << ": " << splits.classes.size() << " classes, " << splits.train.size() << " train / "
             << splits.val.size() << " val / " << splits.test.size() << " test images" << std::endl;
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ftmeta/data.hpp>
+#include <ftmeta/distributed.hpp>
 #include <ftmeta/nn.hpp>
 #include <ftmeta/optim.hpp>
 #include <ftmeta/train.hpp>

@@ -113,7 +113,13 @@ TEST_CASE("Checkpoints round-trip weights and the class map, atomically, and ref
   torch::manual_seed(1);
   Classifier<Net> a(3);
   const std::vector<std::string> names = {"1", "10", "2"};  // string order, as an ImageFolder gives it
-  ftmeta::train::save_checkpoint(dir / "best.pt", *a, {names, Net::describe(), 4, 0.75, 64});
+  ftmeta::train::CheckpointInfo written;
+  written.class_names = names;
+  written.model = Net::describe();
+  written.epoch = 4;
+  written.metric = 0.75;
+  written.image_size = 64;
+  ftmeta::train::save_checkpoint(dir / "best.pt", *a, written);
   CHECK(std::filesystem::exists(dir / "best.pt"));
   for (auto& e : std::filesystem::directory_iterator(dir)) CHECK(e.path().filename() == "best.pt");  // no temporary left
 

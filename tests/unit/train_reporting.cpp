@@ -53,6 +53,11 @@ TEST_CASE("ConfusionMatrix gives scikit-learn's confusion matrix, precision, rec
   twice.merge(m);
   CHECK(twice.total() == 2 * m.total());
   CHECK(twice.accuracy() == Approx(m.accuracy()));
+  ftmeta::train::ConfusionMatrix rebuilt(k);  // as ranks rebuild it from summed counts
+  rebuilt.add_counts(m.counts(), m.top5_hits());
+  CHECK(rebuilt.counts() == m.counts());
+  CHECK(rebuilt.top5_accuracy() == m.top5_accuracy());
+  CHECK_THROWS_WITH(rebuilt.add_counts({1, 2}, 0), Catch::Contains("expected 49 counts"));
   CHECK_THROWS_WITH(m.add(k, 0, false), Catch::Contains("outside [0, 7)"));
 }
 

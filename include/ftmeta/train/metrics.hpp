@@ -49,6 +49,20 @@ class ConfusionMatrix {
     top5_hits_ += o.top5_hits_;
   }
 
+  /// Adds counts gathered elsewhere (e.g. summed across ranks): `counts` row-major [classes x
+  /// classes] as counts() gives them, and the top-5 hits as top5_hits() gives them.
+  void add_counts(const std::vector<std::int64_t>& counts, std::int64_t top5_hits) {
+    if (counts.size() != counts_.size())
+      throw std::invalid_argument("ConfusionMatrix::add_counts: expected " + std::to_string(counts_.size()) + " counts, got " +
+                                  std::to_string(counts.size()));
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      counts_[i] += counts[i];
+      total_ += counts[i];
+    }
+    top5_hits_ += top5_hits;
+  }
+  std::int64_t top5_hits() const { return top5_hits_; }
+
   std::int64_t at(std::int64_t label, std::int64_t predicted) const { return counts_[static_cast<std::size_t>(label * n_ + predicted)]; }
   const std::vector<std::int64_t>& counts() const { return counts_; }
 
