@@ -5,6 +5,8 @@
 #include <ftmeta/distributed.hpp>
 
 #include <catch2/catch.hpp>
+
+#include <mutex>
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 
 #include <chrono>
@@ -99,8 +101,13 @@ TEST_CASE("distributed: sums and broadcasts over two Gloo ranks", "[distributed]
     sums[r] = g.sum(std::vector<double>{0.25 + g.rank(), 10.0 * g.rank()});
     // a confusion matrix's counts: exact int64 sums
     counts[r] = g.sum(std::vector<std::int64_t>{(std::int64_t{1} << 40) + g.rank(), 3, 0, g.rank()});
-    torch::manual_seed(100 + g.rank());  // different initial weights per rank
+    // Different initial weights per rank. The ranks are threads sharing torch's global generator,
+    // so seeding and drawing must not interleave between them.
+    static std::mutex init;
+    std::unique_lock seeded(init);
+    torch::manual_seed(100 + g.rank());
     torch::nn::Sequential net(torch::nn::Linear(4, 5), torch::nn::BatchNorm1d(5));
+    seeded.unlock();
     {
       torch::NoGradGuard ng;
       net->buffers()[0].fill_(static_cast<float>(g.rank() + 1));  // running_mean differs too
@@ -200,8 +207,11 @@ TEST_CASE("distributed: frozen parameters are skipped and disabled steps stay lo
   std::vector<torch::Tensor> local(2), after(2), averaged(2);
   run_ranks(2, [&](ProcessGroup& g) {
     const auto r = static_cast<std::size_t>(g.rank());
+    static std::mutex init;  // the ranks are threads sharing torch's global generator
+    std::unique_lock seeded(init);
     torch::manual_seed(3);
     Mlp m;
+    seeded.unlock();
     GradientSync sync(g, m.parameters(), {.bucket_bytes = 128});
     m.a->weight.requires_grad_(false);  // a phase froze it after the sync was built
     const auto x = torch::full({2, 6}, static_cast<float>(g.rank() + 1));
