@@ -44,4 +44,8 @@ static_assert(!groups_cover_v<Sgd<Group<HeadPart, Lr<1e-3>>, Group<NormAndBias<B
 static_assert(OneCycle<>::unit == Unit::step && CosineAnnealing<>::unit == Unit::epoch);
 static_assert(EveryStep<CosineAnnealing<10>>::unit == Unit::step && LinearWarmup<5, OneCycle<>>::unit == Unit::step);
 static_assert(is_schedule_v<ReduceOnPlateau<>> && !is_schedule_v<Lr<1e-3>>);
+// Option values may be written as integer or floating literals.
+using IntLiterals = Sgd<Momentum<0>, WeightDecay<0>, Group<BackbonePart, Lr<1>>, Group<HeadPart, Lr<0.5>, WeightDecay<1>>>;
+static_assert(IntLiterals::lr_of<meta::at_t<0, IntLiterals::groups>>() == 1.0 && IntLiterals::weight_decay == 0.0);
+static_assert(IntLiterals::weight_decay_of<meta::at_t<1, IntLiterals::groups>>() == 1.0 && Betas<0, 0.5>::beta1 == 0.0);
 }  // namespace

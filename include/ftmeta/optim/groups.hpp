@@ -96,74 +96,91 @@ struct Weights {
 };
 
 // --- options -------------------------------------------------------------------------------------
+namespace detail {
+/// Option values are `auto` template arguments so that Lr<1>, WeightDecay<0> and Lr<1e-3> all work.
+template <auto V>
+inline constexpr bool is_number_v = std::is_arithmetic_v<decltype(V)> && !std::is_same_v<decltype(V), bool>;
+}  // namespace detail
+
 /// Learning rate of a group (absolute).
-template <double V>
+template <auto V>
 struct Lr {
+  static_assert(detail::is_number_v<V>, "ftmeta: Lr<V>: V must be a number, e.g. Lr<0.1>");
   static_assert(V > 0.0, "ftmeta: Lr<V>: the learning rate must be positive");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// Learning rate of a group as a multiple of the recipe's BaseLr<V>; in a Phase, a multiplier of every group's lr.
-template <double V>
+template <auto V>
 struct LrScale {
+  static_assert(detail::is_number_v<V>, "ftmeta: LrScale<V>: V must be a number, e.g. LrScale<0.1>");
   static_assert(V > 0.0, "ftmeta: LrScale<V>: the multiplier must be positive");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// The recipe's reference learning rate, for groups given as LrScale<V>.
-template <double V>
+template <auto V>
 struct BaseLr {
+  static_assert(detail::is_number_v<V>, "ftmeta: BaseLr<V>: V must be a number, e.g. BaseLr<0.1>");
   static_assert(V > 0.0, "ftmeta: BaseLr<V>: the learning rate must be positive");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// L2 weight decay (Sgd, Adam) or decoupled decay (AdamW), of a group or as the recipe's default.
-template <double V>
+template <auto V>
 struct WeightDecay {
+  static_assert(detail::is_number_v<V>, "ftmeta: WeightDecay<V>: V must be a number, e.g. WeightDecay<0.1>");
   static_assert(V >= 0.0, "ftmeta: WeightDecay<V>: weight decay must be >= 0");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// Layer-wise learning-rate decay on a backbone group: the group becomes one optimizer group per
 /// backbone stage, the last stage at the group's lr and each earlier one Decay times the next.
-template <double V>
+template <auto V>
 struct LayerDecay {
+  static_assert(detail::is_number_v<V>, "ftmeta: LayerDecay<V>: V must be a number, e.g. LayerDecay<0.1>");
   static_assert(V > 0.0 && V <= 1.0, "ftmeta: LayerDecay<V>: the decay must be in (0, 1]");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// SGD momentum.
-template <double V>
+template <auto V>
 struct Momentum {
+  static_assert(detail::is_number_v<V>, "ftmeta: Momentum<V>: V must be a number, e.g. Momentum<0.1>");
   static_assert(V >= 0.0 && V < 1.0, "ftmeta: Momentum<V>: momentum must be in [0, 1)");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// SGD dampening of the momentum buffer.
-template <double V>
+template <auto V>
 struct Dampening {
+  static_assert(detail::is_number_v<V>, "ftmeta: Dampening<V>: V must be a number, e.g. Dampening<0.1>");
   static_assert(V >= 0.0 && V <= 1.0, "ftmeta: Dampening<V>: dampening must be in [0, 1]");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// Nesterov momentum for SGD.
 struct Nesterov {};
 /// Adam's coefficients of the running averages.
-template <double B1, double B2>
+template <auto B1, auto B2>
 struct Betas {
+  static_assert(detail::is_number_v<B1> && detail::is_number_v<B2>, "ftmeta: Betas<B1, B2>: both must be numbers, e.g. Betas<0.9, 0.999>");
   static_assert(B1 >= 0 && B1 < 1 && B2 >= 0 && B2 < 1, "ftmeta: Betas<B1, B2>: both must be in [0, 1)");
-  static constexpr double beta1 = B1, beta2 = B2;
+  static constexpr double beta1 = static_cast<double>(B1), beta2 = static_cast<double>(B2);
 };
 /// Adam's epsilon.
-template <double V>
+template <auto V>
 struct Eps {
+  static_assert(detail::is_number_v<V>, "ftmeta: Eps<V>: V must be a number, e.g. Eps<0.1>");
   static_assert(V > 0, "ftmeta: Eps<V>: epsilon must be positive");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// Clip the gradients' total 2-norm to V before each step (clip_grad_norm_).
-template <double V>
+template <auto V>
 struct ClipGradNorm {
+  static_assert(detail::is_number_v<V>, "ftmeta: ClipGradNorm<V>: V must be a number, e.g. ClipGradNorm<0.1>");
   static_assert(V > 0, "ftmeta: ClipGradNorm<V>: the norm must be positive");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// Clip each gradient element to [-V, V] before each step (clip_grad_value_).
-template <double V>
+template <auto V>
 struct ClipGradValue {
+  static_assert(detail::is_number_v<V>, "ftmeta: ClipGradValue<V>: V must be a number, e.g. ClipGradValue<0.1>");
   static_assert(V > 0, "ftmeta: ClipGradValue<V>: the value must be positive");
-  static constexpr double value = V;
+  static constexpr double value = static_cast<double>(V);
 };
 /// Accumulate gradients over N batches per optimizer step (each batch's loss scaled by 1/N).
 template <std::int64_t N>
@@ -177,21 +194,21 @@ struct AccumulateGrad {
   struct trait : std::false_type {};                   \
   template <Kind V>                                    \
   struct trait<Tmpl<V>> : std::true_type {};
-FTMETA_OPTIM_VALUE_TRAIT(is_lr, Lr, double)
-FTMETA_OPTIM_VALUE_TRAIT(is_lr_scale, LrScale, double)
-FTMETA_OPTIM_VALUE_TRAIT(is_base_lr, BaseLr, double)
-FTMETA_OPTIM_VALUE_TRAIT(is_weight_decay, WeightDecay, double)
-FTMETA_OPTIM_VALUE_TRAIT(is_layer_decay, LayerDecay, double)
-FTMETA_OPTIM_VALUE_TRAIT(is_momentum, Momentum, double)
-FTMETA_OPTIM_VALUE_TRAIT(is_dampening, Dampening, double)
-FTMETA_OPTIM_VALUE_TRAIT(is_eps, Eps, double)
-FTMETA_OPTIM_VALUE_TRAIT(is_clip_norm, ClipGradNorm, double)
-FTMETA_OPTIM_VALUE_TRAIT(is_clip_value, ClipGradValue, double)
+FTMETA_OPTIM_VALUE_TRAIT(is_lr, Lr, auto)
+FTMETA_OPTIM_VALUE_TRAIT(is_lr_scale, LrScale, auto)
+FTMETA_OPTIM_VALUE_TRAIT(is_base_lr, BaseLr, auto)
+FTMETA_OPTIM_VALUE_TRAIT(is_weight_decay, WeightDecay, auto)
+FTMETA_OPTIM_VALUE_TRAIT(is_layer_decay, LayerDecay, auto)
+FTMETA_OPTIM_VALUE_TRAIT(is_momentum, Momentum, auto)
+FTMETA_OPTIM_VALUE_TRAIT(is_dampening, Dampening, auto)
+FTMETA_OPTIM_VALUE_TRAIT(is_eps, Eps, auto)
+FTMETA_OPTIM_VALUE_TRAIT(is_clip_norm, ClipGradNorm, auto)
+FTMETA_OPTIM_VALUE_TRAIT(is_clip_value, ClipGradValue, auto)
 FTMETA_OPTIM_VALUE_TRAIT(is_accumulate, AccumulateGrad, std::int64_t)
 #undef FTMETA_OPTIM_VALUE_TRAIT
 template <class T> struct is_nesterov : std::is_same<T, Nesterov> {};
 template <class T> struct is_betas : std::false_type {};
-template <double A, double B> struct is_betas<Betas<A, B>> : std::true_type {};
+template <auto A, auto B> struct is_betas<Betas<A, B>> : std::true_type {};
 
 namespace detail {
 template <template <class> class Pred, class T>
@@ -312,7 +329,7 @@ using keep_group = std::conditional_t<is_group<T>::value, meta::TypeList<T>, met
 template <class T>
 using keep_phase = std::conditional_t<is_phase<T>::value, meta::TypeList<T>, meta::TypeList<>>;
 template <class T> struct betas_of { static constexpr double b1 = 0.9, b2 = 0.999; };
-template <double A, double B> struct betas_of<Betas<A, B>> { static constexpr double b1 = A, b2 = B; };
+template <auto A, auto B> struct betas_of<Betas<A, B>> { static constexpr double b1 = static_cast<double>(A), b2 = static_cast<double>(B); };
 template <class... Items>
 struct first_betas { using type = void; };
 template <class T, class... Rest>
