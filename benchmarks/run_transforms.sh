@@ -2,6 +2,7 @@
 # Runs bench_transforms and its Python peers (benchmarks/transforms_peers.py) in one go, one thread each,
 # and prints the Transforms table of docs/benchmarks.md with the machine, versions and load.
 # Usage: benchmarks/run_transforms.sh [BUILD_DIR (default build)] [PASSES_CPP (10)] [PASSES_PY (3)]
+# FTMETA_BENCH_CLOCK=cpu times each side by its thread's CPU time instead of wall-clock (a shared machine).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}

@@ -1,6 +1,7 @@
 // bench_transforms: the classic training chain, fused and unfused, against a bare cv::warpAffine, one
 // thread, on the mate-backgrounds JPEGs cut to 500x375 and held decoded in memory. Prints
 // "name ms_per_image" lines; benchmarks/run_transforms.sh runs it beside transforms_peers.py.
+// Usage: bench_transforms [PASSES (10)] [NAME_PART (only the rows whose name contains it, e.g. for perf)]
 #include <ftmeta/transforms.hpp>
 
 #include <opencv2/core.hpp>
@@ -10,6 +11,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -55,16 +58,31 @@ std::vector<cv::Mat> corpus() {
   return images;
 }
 
+// Milliseconds now: wall-clock, or with FTMETA_BENCH_CLOCK=cpu this thread's CPU time (steadier on a
+// shared machine: time spent waiting for a core does not count; transforms_peers.py reads the same variable).
+double now_ms() {
+  static const bool cpu = [] {
+    const char* c = std::getenv("FTMETA_BENCH_CLOCK");
+    return c && std::string(c) == "cpu";
+  }();
+  if (cpu) {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
+  }
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 // Milliseconds per image: the best of `rounds` rounds of `passes` passes over the corpus.
 template <class F>
 double time_per_image(const std::vector<cv::Mat>& images, int rounds, int passes, F&& f) {
   double best = 1e300;
   std::uint64_t index = 0;
   for (int r = 0; r < rounds; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now_ms();
     for (int p = 0; p < passes; ++p)
       for (const auto& image : images) f(image, index++);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double ms = now_ms() - t0;
     best = std::min(best, ms / double(passes * images.size()));
   }
   return best;
@@ -73,6 +91,7 @@ double time_per_image(const std::vector<cv::Mat>& images, int rounds, int passes
 
 int main(int argc, char** argv) {
   const int passes = argc > 1 ? std::atoi(argv[1]) : 10;
+  const std::string only = argc > 2 ? argv[2] : "";  // run only the rows whose name contains this (profiling)
   cv::setNumThreads(0);
   at::set_num_threads(1);
   const auto images = corpus();
@@ -82,53 +101,61 @@ int main(int argc, char** argv) {
   }
   std::printf("# corpus %zu images, %dx%d first; %d passes, best of 3 rounds\n", images.size(), images[0].cols,
               images[0].rows, passes);
+  const char* clock = std::getenv("FTMETA_BENCH_CLOCK");
+  std::printf("# clock: %s; pixel pass: %s\n", clock && std::string(clock) == "cpu" ? "thread CPU time" : "wall",
+              ftmeta::transforms::detail::pixel_pass_isa());
   auto out = torch::empty({3, 224, 224});
   auto out_u8 = torch::empty({3, 224, 224}, torch::kUInt8);
   const int rounds = 3;
-  auto report = [](const char* name, double ms) { std::printf("%s %.4f\n", name, ms); };
+  auto report = [](const char* name, double ms) {
+    if (ms > 0) std::printf("%s %.4f\n", name, ms);
+  };
+  auto time_per_image = [&](const char* name, const std::vector<cv::Mat>& images, int rounds, int passes, auto&& f) {
+    return only.empty() || std::string(name).find(only) != std::string::npos ? ::time_per_image(images, rounds, passes, f) : 0.0;
+  };
 
-  report("ftmeta_fused", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("ftmeta_fused", time_per_image("ftmeta_fused", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);
     apply_into<Classic>(im, rng, out);
   }));
-  report("ftmeta_fused_uint8", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("ftmeta_fused_uint8", time_per_image("ftmeta_fused_uint8", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);
     apply_into<Classic>(im, rng, out_u8);
   }));
-  report("ftmeta_unfused", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("ftmeta_unfused", time_per_image("ftmeta_unfused", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);
     out = apply_unfused<Classic>(im, rng);
   }));
-  report("ftmeta_fused_norot", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("ftmeta_fused_norot", time_per_image("ftmeta_fused_norot", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);
     apply_into<NoRotation>(im, rng, out);
   }));
-  report("ftmeta_unfused_norot", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("ftmeta_unfused_norot", time_per_image("ftmeta_unfused_norot", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);
     out = apply_unfused<NoRotation>(im, rng);
   }));
-  report("ftmeta_fused_nojitter", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("ftmeta_fused_nojitter", time_per_image("ftmeta_fused_nojitter", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);
     apply_into<GeometryOnly>(im, rng, out);
   }));
-  report("ftmeta_fused_hue_only", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("ftmeta_fused_hue_only", time_per_image("ftmeta_fused_hue_only", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);
     apply_into<HueOnly>(im, rng, out);
   }));
-  report("ftmeta_fused_no_hue", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("ftmeta_fused_no_hue", time_per_image("ftmeta_fused_no_hue", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);
     apply_into<NoHue>(im, rng, out);
   }));
   // The floor: one bilinear warp of the photo to 224 x 224 uint8 BGR (a crop, a scale, a rotation).
   cv::Mat warped;
-  report("bare_warp", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("bare_warp", time_per_image("bare_warp", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     const double angle = double(i % 21) - 10.0, scale = 224.0 / std::min(im.rows, im.cols) * 1.3;
     cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(im.cols / 2.0f, im.rows / 2.0f), angle, scale);
     m.at<double>(0, 2) += 112 - im.cols / 2.0, m.at<double>(1, 2) += 112 - im.rows / 2.0;
     cv::warpAffine(im, warped, m, cv::Size(224, 224), cv::INTER_LINEAR, cv::BORDER_CONSTANT);
   }));
   // The floor of the resize path: one cv::resize of a crop to 224 x 224.
-  report("bare_resize", time_per_image(images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("bare_resize", time_per_image("bare_resize", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     const int side = 200 + int(i % 150);
     cv::resize(im(cv::Rect(0, 0, std::min(side, im.cols), std::min(side, im.rows))), warped, cv::Size(224, 224), 0, 0,
                cv::INTER_AREA);

@@ -1,6 +1,7 @@
 """Python peers of bench_transforms: torchvision (PIL input, the code a user writes) and albumentations
 (numpy input), the same chain, one thread, on the same corpus built the same way. Prints
 "name ms_per_image" lines. Run by benchmarks/run_transforms.sh."""
+import os
 import pathlib
 import sys
 import time
@@ -38,14 +39,18 @@ def corpus():
     return images
 
 
+# Wall-clock, or with FTMETA_BENCH_CLOCK=cpu this thread's CPU time (as bench_transforms).
+CLOCK = time.thread_time if os.environ.get("FTMETA_BENCH_CLOCK") == "cpu" else time.perf_counter
+
+
 def time_per_image(inputs, passes, f, rounds=3):
     best = float("inf")
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         for _ in range(passes):
             for x in inputs:
                 f(x)
-        best = min(best, (time.perf_counter() - t0) * 1000 / (passes * len(inputs)))
+        best = min(best, (CLOCK() - t0) * 1000 / (passes * len(inputs)))
     return best
 
 

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 namespace ftmeta::transforms {
@@ -22,10 +23,11 @@ namespace ftmeta::transforms {
 // --- stages (the plan's vocabulary) --------------------------------------------------------------
 
 /// Which stage an op joins.
-enum class StageKind { geometric, pixel, tensor };
+enum class StageKind { geometric, image, pixel, tensor };
 
 template <class Op>
 inline constexpr StageKind stage_kind_v = OpTraits<Op>::kind == OpKind::geometric ? StageKind::geometric
+                                          : OpTraits<Op>::kind == OpKind::image     ? StageKind::image
                                           : (OpTraits<Op>::kind == OpKind::tensor && !OpTraits<Op>::pointwise)
                                               ? StageKind::tensor
                                               : StageKind::pixel;
@@ -85,6 +87,9 @@ struct PixelStage {
   static constexpr bool photometric = ((OpTraits<Ops>::kind == OpKind::photometric) || ...);
   /// The most uint8 steps one sample can have.
   static constexpr int max_steps = (detail::max_pixel_steps<Ops>() + ... + 0);
+  /// How many photometric ops look at neighbours (GaussianBlur): each is a pass of its own.
+  static constexpr int neighbourhood_ops =
+      ((OpTraits<Ops>::kind == OpKind::photometric && !OpTraits<Ops>::pointwise ? 1 : 0) + ... + 0);
   /// The ops from ToTensor on, folded: uint8 value -> float value is one multiply-add per channel.
   static constexpr ChannelAffine affine() {
     ChannelAffine r;
@@ -106,18 +111,50 @@ struct PixelStage {
     std::string text = detail::cat("PixelStage[", detail::op_names<Ops...>(", "), "]: one pass, uint8 BGR/gray HWC -> ");
     if constexpr (photometric) text.append("uint8 RGB steps (up to "), text.append(detail::int_text(max_steps)), text.append(") -> ");
     text.append("float32 RGB CHW, one multiply-add per channel");
+    if constexpr (neighbourhood_ops > 0)
+      text.append(detail::cat("; plus ", detail::int_text(neighbourhood_ops),
+                              " blur pass(es) on the resampled uint8 image (GaussianBlur: separable, reflected borders)"));
     return text;
   }
 };
 
-/// Tensor ops that look at more than one pixel (none in this slice): run after the pixel pass.
+/// Whole-image uint8 ops (TrivialAugmentWide, RandAugment: ops chosen per sample, some of which look at the
+/// whole image): each runs as its own pass on the uint8 image, after the geometric stage's resample and before
+/// the pixel pass. Each op's parameters are sampled in order; its kernel (found by argument-dependent
+/// lookup, `run_image_op(Op, params, image)`) lives with the op's kernels.
+template <class... Ops>
+struct ImageStage {
+  static constexpr StageKind kind = StageKind::image;
+  using ops = meta::TypeList<Ops...>;
+  template <class Op>
+  using append = ImageStage<Ops..., Op>;
+  static constexpr std::size_t size = sizeof...(Ops);
+
+  /// What one sample draws: each op's parameters, in op order.
+  struct Params {
+    std::tuple<typename Ops::Params...> ops;
+  };
+  static constexpr Params sample(Rng& rng) {
+    Params p;
+    std::apply([&](auto&... each) { ((each = Ops::sample(rng, ImageSize{})), ...); }, p.ops);
+    return p;
+  }
+  static constexpr std::string describe() {
+    return detail::cat("ImageStage[", detail::op_names<Ops...>(", "), "]: ", detail::int_text(int(sizeof...(Ops))),
+                       " pass(es) on the uint8 image, between the resample and the pixel pass");
+  }
+};
+
+/// Tensor ops that are not pointwise (RandomErasing): run after the pixel pass, in place on its output.
 template <class... Ops>
 struct TensorStage {
   static constexpr StageKind kind = StageKind::tensor;
   using ops = meta::TypeList<Ops...>;
   template <class Op>
   using append = TensorStage<Ops..., Op>;
-  static constexpr std::string describe() { return detail::cat("TensorStage[", detail::op_names<Ops...>(", "), "]"); }
+  static constexpr std::string describe() {
+    return detail::cat("TensorStage[", detail::op_names<Ops...>(", "), "]: in place on the pixel pass's float32 output");
+  }
 };
 
 // --- the planner --------------------------------------------------------------------------------
@@ -128,6 +165,10 @@ struct start_stage;
 template <class Op>
 struct start_stage<StageKind::geometric, Op> {
   using type = GeometricStage<Op>;
+};
+template <class Op>
+struct start_stage<StageKind::image, Op> {
+  using type = ImageStage<Op>;
 };
 template <class Op>
 struct start_stage<StageKind::pixel, Op> {
@@ -220,7 +261,8 @@ struct Compose {
   static_assert(!report_.all_ops || report_.to_tensor_count == 1,
                 "ftmeta: Compose<...>: exactly one ToTensor is required (it turns the image into the float tensor)");
   static_assert(!report_.all_ops || report_.to_tensor_count != 1 || !report_.tensor_op_before_to_tensor,
-                "ftmeta: Compose<...>: Normalize (a tensor op) must come after ToTensor (it works on tensors)");
+                "ftmeta: Compose<...>: Normalize (a tensor op) must come after ToTensor (it works on tensors), "
+                "as must RandomErasing");
   static_assert(!report_.all_ops || report_.to_tensor_count != 1 || !report_.image_op_after_to_tensor,
                 "ftmeta: Compose<...>: image ops (resizes, crops, flips) must come before ToTensor");
 

@@ -1,7 +1,9 @@
 // ftmeta/transforms/execute.hpp: the kernels (OpenCV + torch) that run a pipeline's plan, fused or op by op.
 // The fused path: one resample for the geometric stage (a view, one cv::resize of an ROI, or one warp),
 // then one pass that runs the photometric steps (ColorJitter, RandomGrayscale) on each row and writes
-// float32 RGB CHW (or uint8) straight into the caller's tensor. The unfused path runs each op alone
+// float32 RGB CHW (or uint8) straight into the caller's tensor. Where the plan needs them: the source
+// padded first (Pad/RandomCrop with edge/reflect/symmetric padding), a blur pass between the photometric
+// steps (GaussianBlur), RandomErasing in place on the finished output. The unfused path runs each op alone
 // (OpenCV/torch calls; ColorJitter with PIL's exact uint8 arithmetic); it is the reference the fused
 // path is tested against. Both sample the same parameters from the caller's Rng, in op order.
 // Thread-safe: no shared state; per call, OpenCV temporaries and one row buffer; cv::setNumThreads is
@@ -21,6 +23,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -93,6 +96,40 @@ struct Resampled {
   int fill = 0;
 };
 
+/// Output columns [lo, hi) (of `width`) of row y whose centres the map `m` sends inside `frame`.
+inline std::pair<int, int> frame_span(const Affine2D& m, ImageSize frame, int width, int y) {
+  double lo = 0, hi = width;
+  const double yc = y + 0.5;
+  // u = a * xc + (b * yc + c) in [0, w), v = d * xc + (e * yc + f) in [0, h), xc = x + 0.5
+  auto limit = [&](double slope, double offset, double size) {
+    if (std::abs(slope) < 1e-12) {
+      if (offset < 0 || offset >= size) hi = lo;
+      return;
+    }
+    double t0 = (0 - offset) / slope, t1 = (size - offset) / slope;
+    if (t0 > t1) std::swap(t0, t1);
+    lo = std::max(lo, t0), hi = std::min(hi, t1);
+  };
+  limit(m.a, m.b * yc + m.c, frame.width);
+  limit(m.d, m.e * yc + m.f, frame.height);
+  const int x0 = std::clamp(static_cast<int>(std::ceil(lo - 0.5 - 1e-9)), 0, width);
+  const int x1 = std::clamp(static_cast<int>(std::ceil(hi - 0.5 - 1e-9)), x0, width);
+  return {x0, x1};
+}
+
+/// In a warped output (one image of the output's size): the pixels whose centres `m` maps outside
+/// `frame` become `fill` (all channels).
+inline void fill_outside(cv::Mat& image, const Affine2D& m, ImageSize frame, int fill) {
+  const int cn = image.channels();
+  const auto f = static_cast<std::uint8_t>(fill);
+  for (int y = 0; y < image.rows; ++y) {
+    const auto [x0, x1] = frame_span(m, frame, image.cols, y);
+    std::uint8_t* row = image.ptr<std::uint8_t>(y);
+    std::fill(row, row + std::ptrdiff_t(x0) * cn, f);
+    std::fill(row + std::ptrdiff_t(x1) * cn, row + std::ptrdiff_t(image.cols) * cn, f);
+  }
+}
+
 /// Executes a folded geometric step on an image: the non-template core of every GeometricStage.
 inline Resampled resample(const cv::Mat& src, const GeomStep& step) {
   Resampled r;
@@ -100,7 +137,7 @@ inline Resampled resample(const cv::Mat& src, const GeomStep& step) {
   const Affine2D& m = step.map;
   const int W = step.out.width, H = step.out.height;
   r.clips = step.clips, r.clip = step.clip, r.clip_size = step.clip_size, r.fill = step.fill;
-  if (!m.axis_aligned()) {  // rotations (and flips, crops, resizes with them): one bilinear warp
+  if (!m.axis_aligned() || step.clips2) {  // rotations (and flips, crops, resizes with them): one bilinear warp
     // Where the map shrinks more than 2x along both output axes, an area pre-shrink of the needed part
     // of the input first (as the axis-aligned path), so the warp does not alias.
     const double step_x = std::hypot(m.a, m.d), step_y = std::hypot(m.b, m.e);
@@ -125,6 +162,10 @@ inline Resampled resample(const cv::Mat& src, const GeomStep& step) {
     const cv::Matx23d centre_map(k.a, k.b, k.c + 0.5 * (k.a + k.b) - 0.5, k.d, k.e, k.f + 0.5 * (k.d + k.e) - 0.5);
     cv::warpAffine(base, r.image, centre_map, cv::Size(W, H), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
     r.window = cv::Rect(0, 0, W, H);
+    // Outside the input is zero (torchvision pads with zeros), then the fill of the earlier filling op's
+    // frame; the last filling op's frame is applied by the pixel pass (clip).
+    fill_outside(r.image, m, {src.rows, src.cols}, 0);
+    if (step.clips2) fill_outside(r.image, step.clip2, step.clip2_size, step.fill2);
     return r;
   }
   // Flips become reversed reads in the pixel pass; what is left is scale + offset per axis.
@@ -243,24 +284,7 @@ inline int contrast_mean(long long luma_total, long long pixels) {
 /// Output columns [lo, hi) of row y whose centres `clip` maps inside the clip frame (the rest get fill).
 inline std::pair<int, int> clip_span(const Resampled& r, int y) {
   if (!r.clips) return {0, r.out.width};
-  const Affine2D& m = r.clip;
-  double lo = 0, hi = r.out.width;
-  const double yc = y + 0.5;
-  // u = a * xc + (b * yc + c) in [0, w), v = d * xc + (e * yc + f) in [0, h), xc = x + 0.5
-  auto limit = [&](double slope, double offset, double size) {
-    if (std::abs(slope) < 1e-12) {
-      if (offset < 0 || offset >= size) hi = lo;
-      return;
-    }
-    double t0 = (0 - offset) / slope, t1 = (size - offset) / slope;
-    if (t0 > t1) std::swap(t0, t1);
-    lo = std::max(lo, t0), hi = std::min(hi, t1);
-  };
-  limit(m.a, m.b * yc + m.c, r.clip_size.width);
-  limit(m.d, m.e * yc + m.f, r.clip_size.height);
-  const int x0 = std::clamp(static_cast<int>(std::ceil(lo - 0.5 - 1e-9)), 0, r.out.width);
-  const int x1 = std::clamp(static_cast<int>(std::ceil(hi - 0.5 - 1e-9)), x0, r.out.width);
-  return {x0, x1};
+  return frame_span(r.clip, r.clip_size, r.out.width, y);
 }
 
 /// Row y of the resampled output as RGB uint8: flips applied, zero outside the input window (padding),
@@ -294,16 +318,30 @@ inline void gather_row(const Resampled& r, int y, std::uint8_t* rgb) {
   }
 }
 
-// GCC keeps float compares as branches (so no SIMD) unless it may assume they do not trap; the float
-// pixel steps below are written to vectorize, so they are compiled without trapping math (scoped here).
+// GCC keeps float compares as branches (so no SIMD) unless it may assume they do not trap, and clamps as
+// compare-and-blend unless it may assume no NaN and no signed zero (then they are min/max instructions).
+// The float pixel steps below hold finite values in [0, 255] and are written to vectorize, so they are
+// compiled with those assumptions (scoped here; the results are the same bits).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize("no-trapping-math")
+#pragma GCC optimize("no-trapping-math", "finite-math-only", "no-signed-zeros")
+#endif
+// The pass below is compiled twice where the build targets plain x86-64 (SSE2) with GCC: as is, and for
+// AVX2 (8 floats a vector), chosen at run time by the CPU. Both run the same IEEE operations in the same
+// order (no FMA), so they give the same bits. The hot functions are always inlined into each copy.
+#if defined(__GNUC__) || defined(__clang__)
+#define FTMETA_DETAIL_HOT [[gnu::always_inline]] inline
+#else
+#define FTMETA_DETAIL_HOT inline
+#endif
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+#define FTMETA_DETAIL_AVX2_COPY 1
 #endif
 /// The photometric steps in float on planar rows (the fused path): the same blends as PIL, clipped to
 /// [0, 255] and cut to whole levels after each step as PIL does; hue is the continuous HSV hue rotation
 /// (PIL quantizes h and s to 8 bits), rounded; contrast's mean is the grey mean of the image as it is at that step
 /// (rounded as PIL). Within a few grey levels of PIL's uint8 arithmetic (tested), and several times faster.
+/// Every value between steps is a whole level in [0, 255], so the image between steps fits uint8 exactly.
 struct FloatSteps {
   const PixelProgram& program;
   int means[PixelProgram::capacity] = {};
@@ -313,24 +351,26 @@ struct FloatSteps {
   // Each step ends on whole grey levels as PIL's do: blends truncate, the HSV round trip rounds, grey
   // (ITU-R 601-2 luma) rounds. Inputs are >= 0, so int conversion is floor.
   // Ternaries, not std::min/max: those are compiled outside this region and would not inline here.
-  static float lo0(float v) { return v < 0.0f ? 0.0f : v; }
-  static float least(float a, float b) { return b < a ? b : a; }
-  static float most(float a, float b) { return a < b ? b : a; }
-  static float clamp01(float v) { return least(lo0(v), 1.0f); }
-  static float trunc255(float v) { return static_cast<float>(static_cast<int>(least(lo0(v), 255.0f))); }
-  static float round255(float v) { return static_cast<float>(static_cast<int>(v + 0.5f)); }
-  static float luma(float r, float g, float b) { return round255(0.299f * r + 0.587f * g + 0.114f * b); }
+  FTMETA_DETAIL_HOT static float lo0(float v) { return v < 0.0f ? 0.0f : v; }
+  FTMETA_DETAIL_HOT static float least(float a, float b) { return b < a ? b : a; }
+  FTMETA_DETAIL_HOT static float most(float a, float b) { return a < b ? b : a; }
+  FTMETA_DETAIL_HOT static float clamp01(float v) { return least(lo0(v), 1.0f); }
+  FTMETA_DETAIL_HOT static float trunc255(float v) { return static_cast<float>(static_cast<int>(least(lo0(v), 255.0f))); }
+  FTMETA_DETAIL_HOT static float round255(float v) { return static_cast<float>(static_cast<int>(v + 0.5f)); }
+  FTMETA_DETAIL_HOT static float luma(float r, float g, float b) { return round255(0.299f * r + 0.587f * g + 0.114f * b); }
 
-  void run(float* __restrict R, float* __restrict G, float* __restrict B, int n) const { run(0, program.size, R, G, B, n); }
-  /// The sum of the grey (rounded luma) of n pixels.
-  float luma_sum(const float* __restrict R, const float* __restrict G, const float* __restrict B, int n) const {
-    float sum = 0;  // a row of whole levels: exact in float up to 65536 pixels
-    for (int i = 0; i < n; ++i) sum += luma(R[i], G[i], B[i]);
+  FTMETA_DETAIL_HOT void run(float* __restrict R, float* __restrict G, float* __restrict B, int n) const {
+    run(0, program.size, R, G, B, n);
+  }
+  /// The sum of the grey (rounded luma) of n pixels (whole levels: summed as integers, so it vectorizes).
+  FTMETA_DETAIL_HOT static long long luma_sum(const float* __restrict R, const float* __restrict G, const float* __restrict B, int n) {
+    int sum = 0;  // at most 255 * n: n < 8 million
+    for (int i = 0; i < n; ++i) sum += static_cast<int>(luma(R[i], G[i], B[i]));
     return sum;
   }
 
   /// Steps [from, to) on n pixels.
-  void run(int from, int to, float* __restrict R, float* __restrict G, float* __restrict B, int n) const {
+  FTMETA_DETAIL_HOT void run(int from, int to, float* __restrict R, float* __restrict G, float* __restrict B, int n) const {
     for (int k = from; k < to; ++k) {
       const PixelStep& s = program.steps[k];
       const float f = static_cast<float>(s.factor);
@@ -351,23 +391,24 @@ struct FloatSteps {
           }
           break;
         case PixelStep::Kind::hue: {
+          // The hue h in [0, 6) sixths of a turn, scaled by the chroma d = max - min so that no division is
+          // needed: hd = d * h. Each channel is max - d * clamp(min(k, 4 - k), 0, 1), k = (h + 5, 3, 1) mod 6.
           const float turn = static_cast<float>(6.0 * s.hue_shift / 255.0);  // PIL's shift, in sixths of a turn
           for (int i = 0; i < n; ++i) {
             const float r = R[i], g = G[i], b = B[i];
             const float mx = most(r, most(g, b)), mn = least(r, least(g, b)), d = mx - mn;
-            const float inv = 1.0f / most(d, 1e-6f);  // d == 0: any hue, the pixel stays grey
-            const float hr = (g - b) * inv, hg = 2.0f + (b - r) * inv, hb = 4.0f + (r - g) * inv;
-            float h = r == mx ? hr : (g == mx ? hg : hb);
-            h += turn;  // in [-1, 11)
-            h += h < 0.0f ? 6.0f : 0.0f;
-            h -= h >= 6.0f ? 6.0f : 0.0f;
-            float kr = 5.0f + h, kg = 3.0f + h, kb = 1.0f + h;
-            kr -= kr >= 6.0f ? 6.0f : 0.0f;
-            kg -= kg >= 6.0f ? 6.0f : 0.0f;
-            kb -= kb >= 6.0f ? 6.0f : 0.0f;
-            R[i] = round255(mx - d * clamp01(least(kr, 4.0f - kr)));
-            G[i] = round255(mx - d * clamp01(least(kg, 4.0f - kg)));
-            B[i] = round255(mx - d * clamp01(least(kb, 4.0f - kb)));
+            const float d2 = d + d, d4 = d2 + d2, d6 = d4 + d2;
+            float hd = r == mx ? g - b : (g == mx ? d2 + (b - r) : d4 + (r - g));  // in [-d, 5d)
+            hd += turn * d;                                                          // in [-d, 11d)
+            hd += hd < 0.0f ? d6 : 0.0f;
+            hd -= hd >= d6 ? d6 : 0.0f;
+            float kr = (d4 + d) + hd, kg = (d2 + d) + hd, kb = d + hd;
+            kr -= kr >= d6 ? d6 : 0.0f;
+            kg -= kg >= d6 ? d6 : 0.0f;
+            kb -= kb >= d6 ? d6 : 0.0f;
+            R[i] = round255(mx - least(lo0(least(kr, d4 - kr)), d));
+            G[i] = round255(mx - least(lo0(least(kg, d4 - kg)), d));
+            B[i] = round255(mx - least(lo0(least(kb, d4 - kb)), d));
           }
           break;
         }
@@ -379,91 +420,393 @@ struct FloatSteps {
   }
 };
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
+/// gather_row into planes: row y of the resampled output as R, G, B uint8 rows of W values each.
+FTMETA_DETAIL_HOT void gather_planes(const Resampled& r, int y, std::uint8_t* __restrict R, std::uint8_t* __restrict G,
+                                     std::uint8_t* __restrict B) {
+  const int W = r.out.width, H = r.out.height;
+  const cv::Rect& win = r.window;
+  const int yy = r.flip_y ? H - 1 - y : y;
+  int x0 = 0, x1 = 0;  // output columns [x0, x1) come from the image, the others are zero (padding)
+  if (!win.empty() && yy >= win.y && yy < win.y + win.height) {
+    x0 = r.flip_x ? W - win.x - win.width : win.x, x1 = x0 + win.width;
+    const int n = win.width, cn = r.image.channels();
+    const std::uint8_t* p = r.image.ptr<std::uint8_t>(yy - win.y);
+    std::uint8_t *__restrict r_ = R + x0, *__restrict g_ = G + x0, *__restrict b_ = B + x0;
+    if (cn == 3 && !r.flip_x) {
+      for (int x = 0; x < n; ++x) r_[x] = p[3 * x + 2], g_[x] = p[3 * x + 1], b_[x] = p[3 * x];
+    } else if (cn == 3) {
+      const std::uint8_t* q = p + 3 * (n - 1);
+      for (int x = 0; x < n; ++x) r_[x] = q[2 - 3 * x], g_[x] = q[1 - 3 * x], b_[x] = q[-3 * x];
+    } else {  // BGRA (alpha dropped) or gray (replicated)
+      const int ri = cn == 1 ? 0 : 2, gi = cn == 1 ? 0 : 1;
+      for (int x = 0; x < n; ++x) {
+        const std::uint8_t* s = p + std::ptrdiff_t(r.flip_x ? n - 1 - x : x) * cn;
+        r_[x] = s[ri], g_[x] = s[gi], b_[x] = s[0];
+      }
+    }
+  }
+  for (std::uint8_t* plane : {R, G, B}) {
+    std::fill(plane, plane + x0, std::uint8_t(0));
+    std::fill(plane + x1, plane + W, std::uint8_t(0));
+  }
+  if (r.clips) {
+    const auto [c0, c1] = clip_span(r, y);
+    const auto f = static_cast<std::uint8_t>(r.fill);
+    for (std::uint8_t* plane : {R, G, B}) {
+      std::fill(plane, plane + c0, f);
+      std::fill(plane + c1, plane + W, f);
+    }
+  }
+}
+
+/// uint8 planes to float planes and back (whole levels in [0, 255]: exact).
+FTMETA_DETAIL_HOT void u8_to_float(const std::uint8_t* __restrict p, float* __restrict f, int n) {
+  for (int x = 0; x < n; ++x) f[x] = p[x];
+}
+FTMETA_DETAIL_HOT void float_to_u8(const float* __restrict f, std::uint8_t* __restrict p, int n) {
+  for (int x = 0; x < n; ++x) p[x] = static_cast<std::uint8_t>(static_cast<int>(f[x]));
+}
+/// The last multiply-add of a row (ToTensor, Normalize), or for uint8 output the rounding.
+template <class T>
+FTMETA_DETAIL_HOT void finish_plane(const float* __restrict f, T* __restrict out, float scale, float bias, int n) {
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    for (int x = 0; x < n; ++x) out[x] = static_cast<T>(static_cast<int>(f[x] + 0.5f));
+  } else {
+    for (int x = 0; x < n; ++x) out[x] = scale * f[x] + bias;
+  }
+}
+
+/// The body of pixel_pass, inlined into each ISA's copy.
+template <class T>
+FTMETA_DETAIL_HOT void pixel_pass_body(const Resampled& r, const PixelProgram& program, const ChannelAffine& affine, T* out) {
+  const int W = r.out.width, H = r.out.height;
+  const std::size_t plane = std::size_t(W) * std::size_t(H);
+  std::vector<std::uint8_t> row(std::size_t(3) * W);
+  std::uint8_t *ur = row.data(), *ug = ur + W, *ub = ug + W;
+  if (program.size == 0) {  // ToTensor and Normalize only: one multiply-add per value, in double as a table would be
+    for (int y = 0; y < H; ++y) {
+      T* R = out + std::size_t(y) * W;
+      if constexpr (std::is_same_v<T, std::uint8_t>) {
+        gather_planes(r, y, R, R + plane, R + 2 * plane);
+      } else {
+        gather_planes(r, y, ur, ug, ub);
+        const std::uint8_t* in[3] = {ur, ug, ub};
+        for (int c = 0; c < 3; ++c) {
+          const double scale = affine.scale[c], bias = affine.bias[c];
+          const std::uint8_t* __restrict v = in[c];
+          T* __restrict o = R + std::size_t(c) * plane;
+          for (int x = 0; x < W; ++x) o[x] = static_cast<T>(scale * v[x] + bias);
+        }
+      }
+    }
+    return;
+  }
+  // Rows in float planes (L1-resident). A contrast step needs the grey mean of the image as it is at that
+  // step, so contrast steps cut the program into segments: a segment runs its steps on every row and,
+  // when a contrast step follows, sums the grey and keeps the rows in uint8 planes (exact, see
+  // FloatSteps) for the next segment, which starts from them. The last segment writes `out`.
+  FloatSteps steps(program);
+  std::vector<float> planes(std::size_t(3) * W);
+  float *fr = planes.data(), *fg = fr + W, *fb = fg + W;
+  std::unique_ptr<std::uint8_t[]> kept;  // not value-initialized: every row is written before it is read
+  int from = 0;
+  for (bool from_input = true;; from_input = false) {
+    // Steps [from, to): up to the next contrast step after `from` (the first segment stops at any,
+    // even at step 0: that contrast's mean is the input's).
+    int to = from_input ? from : from + 1;
+    while (to < program.size && program.steps[to].kind != PixelStep::Kind::contrast) ++to;
+    const bool last = to == program.size;
+    if (!last && !kept) kept.reset(new std::uint8_t[3 * plane]);
+    long long total = 0;
+    for (int y = 0; y < H; ++y) {
+      std::uint8_t* k = kept ? kept.get() + std::size_t(y) * W : nullptr;  // row y of the kept planes R, G, B
+      if (from_input) {
+        gather_planes(r, y, ur, ug, ub);
+        u8_to_float(ur, fr, W), u8_to_float(ug, fg, W), u8_to_float(ub, fb, W);
+      } else {
+        u8_to_float(k, fr, W), u8_to_float(k + plane, fg, W), u8_to_float(k + 2 * plane, fb, W);
+      }
+      steps.run(from, to, fr, fg, fb, W);
+      if (last) {
+        T* R = out + std::size_t(y) * W;
+        finish_plane(fr, R, float(affine.scale[0]), float(affine.bias[0]), W);
+        finish_plane(fg, R + plane, float(affine.scale[1]), float(affine.bias[1]), W);
+        finish_plane(fb, R + 2 * plane, float(affine.scale[2]), float(affine.bias[2]), W);
+      } else {
+        total += FloatSteps::luma_sum(fr, fg, fb, W);
+        float_to_u8(fr, k, W), float_to_u8(fg, k + plane, W), float_to_u8(fb, k + 2 * plane, W);
+      }
+    }
+    if (last) break;
+    steps.means[to] = static_cast<int>(double(total) / double(plane) + 0.5);
+    from = to;
+  }
+}
+
+#ifdef FTMETA_DETAIL_AVX2_COPY
+template <class T>
+[[gnu::target("avx2")]] void pixel_pass_avx2(const Resampled& r, const PixelProgram& program, const ChannelAffine& affine, T* out) {
+  pixel_pass_body(r, program, affine, out);
+}
+inline bool cpu_has_avx2() {
+  static const bool yes = [] {
+    __builtin_cpu_init();  // needed where this runs before libgcc's constructors (a static initializer)
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return yes;
+}
 #endif
 
 /// The single pixel pass: reads the resampled uint8 pixels (BGR, BGRA or gray) row by row, applies the
 /// flips, padding and fill, and writes planes R, G, B of `out` (3 x H x W, contiguous). Without
-/// photometric steps each value goes through a per-channel lookup table (ToTensor, Normalize folded);
-/// with them the row runs the steps in float, then one multiply-add per channel (`affine`; for uint8
-/// output, rounding). A contrast step needs the grey mean: one extra read of the input before.
+/// photometric steps each value gets one multiply-add per channel (ToTensor, Normalize folded: `affine`);
+/// with them the row runs the steps in float first (for uint8 output, rounding instead). A contrast step
+/// needs the grey mean of the image at its turn: the steps before it run on the whole image first, kept
+/// in uint8 (see pixel_pass_body). Vectorized: SSE2, or AVX2 where the CPU has it.
 template <class T>
 void pixel_pass(const Resampled& r, const PixelProgram& program, const ChannelAffine& affine, T* out) {
+#ifdef FTMETA_DETAIL_AVX2_COPY
+  if (cpu_has_avx2()) return pixel_pass_avx2(r, program, affine, out);
+#endif
+  pixel_pass_body(r, program, affine, out);
+}
+
+/// Which copy of the pixel pass runs on this CPU, in words (benchmark reports, tests).
+inline const char* pixel_pass_isa() {
+#ifdef FTMETA_DETAIL_AVX2_COPY
+  return cpu_has_avx2() ? "AVX2 (run-time dispatch from a baseline x86-64 build)" : "baseline x86-64 (SSE2)";
+#else
+  return "the build's target ISA (no run-time dispatch)";
+#endif
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+#undef FTMETA_DETAIL_HOT
+#undef FTMETA_DETAIL_AVX2_COPY
+
+// --- padding modes other than constant: the source is padded before the resample --------------------
+
+/// torchvision's padding modes as OpenCV borders (np.pad's "reflect" is BORDER_REFLECT_101, "symmetric"
+/// BORDER_REFLECT).
+inline int border_type(PaddingMode mode) {
+  switch (mode) {
+    case PaddingMode::edge: return cv::BORDER_REPLICATE;
+    case PaddingMode::reflect: return cv::BORDER_REFLECT_101;
+    case PaddingMode::symmetric: return cv::BORDER_REFLECT;
+    default: return cv::BORDER_CONSTANT;
+  }
+}
+
+/// F.pad of an 8-bit image: `b` pixels on each side, as `mode` (constant: the grey level `fill`).
+inline cv::Mat pad_image(const cv::Mat& image, const Border& b, PaddingMode mode, int fill) {
+  cv::Mat out;
+  cv::copyMakeBorder(image, out, b.top, b.bottom, b.left, b.right, border_type(mode), cv::Scalar::all(fill));
+  return out;
+}
+
+template <class Op>
+constexpr bool pads_source() {
+  if constexpr (requires { Op::padding_mode; }) return Op::padding_mode != PaddingMode::constant;
+  else return false;
+}
+/// The first op of a pipeline when it pads with a mode other than constant (the fused kernel pads the
+/// source with it, then folds the rest), else void; `ok` is false when such an op is not first.
+template <class... Ops>
+struct source_padding {
+  using first = void;
+  static constexpr bool ok = true;
+};
+template <class First, class... Rest>
+struct source_padding<First, Rest...> {
+  using first = std::conditional_t<pads_source<First>(), First, void>;
+  static constexpr bool ok = !(pads_source<Rest>() || ...);
+};
+template <class... Ops>
+source_padding<Ops...> source_padding_of(meta::TypeList<Ops...>);
+
+// --- neighbourhood ops of the fused path (GaussianBlur, RandomErasing), beside the pixel pass -----------
+
+/// torchvision's 1-D Gaussian kernel (_get_gaussian_kernel1d, float32): exp(-x^2 / (2 sigma^2)) at
+/// x = -(k-1)/2 .. (k-1)/2, divided by its sum.
+inline cv::Mat gaussian_kernel(int kernel, double sigma) {
+  cv::Mat k(kernel, 1, CV_32F);
+  const float half = static_cast<float>((kernel - 1) * 0.5), s = static_cast<float>(sigma);
+  float sum = 0;
+  for (int i = 0; i < kernel; ++i) {
+    const float x = kernel == 1 ? 0.0f : -half + static_cast<float>(i) * (2 * half / static_cast<float>(kernel - 1));
+    const float v = std::exp(-0.5f * (x / s) * (x / s));
+    k.at<float>(i) = v, sum += v;
+  }
+  return k / sum;
+}
+
+/// torchvision's gaussian_blur on an 8-bit image: separable, reflected borders (torch's "reflect" is
+/// OpenCV's BORDER_REFLECT_101), rounded to uint8.
+inline cv::Mat gaussian_blur_image(const cv::Mat& image, int kernel, double sigma) {
+  const cv::Mat k = gaussian_kernel(kernel, sigma);
+  cv::Mat out;
+  cv::sepFilter2D(image, out, CV_8U, k, k, cv::Point(-1, -1), 0, cv::BORDER_REFLECT_101);
+  return out;
+}
+
+/// The fused pixel pass with blurs among the steps: the steps before a blur run as a pixel pass into
+/// uint8 planes, the blur runs on that image, and the pass goes on from the blurred image.
+template <class T>
+void pixel_pass_with_blurs(const Resampled& r, const PixelProgram& program, const ChannelAffine& affine, T* out) {
   const int W = r.out.width, H = r.out.height;
   const std::size_t plane = std::size_t(W) * std::size_t(H);
-  std::vector<std::uint8_t> row(std::size_t(3) * W);
-  if (program.size == 0) {
-    std::array<std::array<T, 256>, 3> lut;
-    for (int c = 0; c < 3; ++c)
-      for (int v = 0; v < 256; ++v) {
-        if constexpr (std::is_same_v<T, std::uint8_t>) lut[c][v] = static_cast<T>(v);
-        else lut[c][v] = static_cast<T>(affine.scale[c] * v + affine.bias[c]);
-      }
-    for (int y = 0; y < H; ++y) {
-      gather_row(r, y, row.data());
-      T* R = out + std::size_t(y) * W;
-      T* G = R + plane;
-      T* B = G + plane;
-      const std::uint8_t* p = row.data();
-      for (int x = 0; x < W; ++x, p += 3) R[x] = lut[0][p[0]], G[x] = lut[1][p[1]], B[x] = lut[2][p[2]];
-    }
-    return;
+  Resampled current = r;
+  std::vector<std::uint8_t> planes(3 * plane);
+  int from = 0;
+  for (int b = 0; b < program.blur_count; ++b) {
+    const PixelBlur& blur = program.blurs[b];
+    PixelProgram before;
+    for (int i = from; i < blur.at; ++i) before.push(program.steps[i]);
+    pixel_pass(current, before, ChannelAffine{}, planes.data());
+    cv::Mat bgr;
+    cv::merge(std::vector<cv::Mat>{cv::Mat(H, W, CV_8U, planes.data() + 2 * plane), cv::Mat(H, W, CV_8U, planes.data() + plane),
+                                   cv::Mat(H, W, CV_8U, planes.data())},
+              bgr);
+    current = Resampled{};
+    current.image = gaussian_blur_image(bgr, blur.kernel, blur.sigma);
+    current.window = cv::Rect(0, 0, W, H);
+    current.out = r.out;
+    from = blur.at;
   }
-  const float s0 = float(affine.scale[0]), s1 = float(affine.scale[1]), s2 = float(affine.scale[2]);
-  const float b0 = float(affine.bias[0]), b1 = float(affine.bias[1]), b2 = float(affine.bias[2]);
-  auto write_row = [&](int y, const float* __restrict fr, const float* __restrict fg, const float* __restrict fb) {
-    T* __restrict R = out + std::size_t(y) * W;
-    T* __restrict G = R + plane;
-    T* __restrict B = G + plane;
-    if constexpr (std::is_same_v<T, std::uint8_t>) {
-      for (int x = 0; x < W; ++x) R[x] = T(fr[x] + 0.5f), G[x] = T(fg[x] + 0.5f), B[x] = T(fb[x] + 0.5f);
-    } else {
-      for (int x = 0; x < W; ++x) R[x] = s0 * fr[x] + b0, G[x] = s1 * fg[x] + b1, B[x] = s2 * fb[x] + b2;
-    }
-  };
-  auto load_row = [&](int y, float* __restrict fr, float* __restrict fg, float* __restrict fb) {
-    gather_row(r, y, row.data());
-    const std::uint8_t* p = row.data();
-    for (int x = 0; x < W; ++x, p += 3) fr[x] = p[0], fg[x] = p[1], fb[x] = p[2];
-  };
-  // Rows in float planes (L1-resident); a contrast step needs the grey mean of the image as it is at that
-  // step: a first read runs the steps before it on every row and sums the grey (the steps are cheap next
-  // to holding the whole image in float), then the pass proper runs them all.
-  FloatSteps steps(program);
-  std::vector<float> planes(std::size_t(3) * W);
-  float *fr = planes.data(), *fg = fr + W, *fb = fg + W;
-  for (int i = 0; i < program.size; ++i) {
-    if (program.steps[i].kind != PixelStep::Kind::contrast) continue;
-    double total = 0;
-    for (int y = 0; y < H; ++y) {
-      load_row(y, fr, fg, fb);
-      steps.run(0, i, fr, fg, fb, W);
-      total += steps.luma_sum(fr, fg, fb, W);
-    }
-    steps.means[i] = static_cast<int>(total / double(plane) + 0.5);
+  PixelProgram rest;
+  for (int i = from; i < program.size; ++i) rest.push(program.steps[i]);
+  pixel_pass(current, rest, affine, out);
+}
+
+/// Standard normal values from a generator (Box-Muller), for RandomErasing's value 'random'.
+inline void fill_normal(Rng& rng, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += 2) {
+    const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();  // u1 in (0, 1]
+    const double radius = std::sqrt(-2.0 * std::log(u1)), angle = 6.283185307179586 * u2;
+    out[i] = static_cast<float>(radius * std::cos(angle));
+    if (i + 1 < n) out[i + 1] = static_cast<float>(radius * std::sin(angle));
   }
-  for (int y = 0; y < H; ++y) {
-    load_row(y, fr, fg, fb);
-    steps.run(fr, fg, fb, W);
-    write_row(y, fr, fg, fb);
+}
+
+/// F.erase in place on a contiguous float32 [C, H, W] buffer: the box gets `value`, or (noise) standard
+/// normal values drawn from Rng(noise_seed) in [C, h, w] order.
+inline void erase_box(float* chw, int channels, ImageSize size, const EraseParams& p, bool noise, double value) {
+  if (!p.erase) return;
+  std::vector<float> values;
+  if (noise) {
+    values.resize(std::size_t(channels) * std::size_t(p.height) * std::size_t(p.width));
+    Rng rng(p.noise_seed);
+    fill_normal(rng, values.data(), values.size());
   }
+  const float* v = values.data();
+  for (int c = 0; c < channels; ++c)
+    for (int y = p.top; y < p.top + p.height; ++y) {
+      float* row = chw + (std::size_t(c) * size.height + std::size_t(y)) * size.width + p.left;
+      if (noise) std::copy(v, v + p.width, row), v += p.width;
+      else std::fill(row, row + p.width, static_cast<float>(value));
+    }
+}
+
+/// Whether every op after the first non-pointwise tensor op (RandomErasing) is one too: the fused
+/// kernel erases the pixel pass's finished output, so nothing may follow that changes values.
+template <class... Ops>
+constexpr bool erasing_last(meta::TypeList<Ops...>) {
+  bool seen = false, ok = true;
+  ((seen = seen || (OpTraits<Ops>::kind == OpKind::tensor && !OpTraits<Ops>::pointwise),
+    ok = ok && (!seen || (OpTraits<Ops>::kind == OpKind::tensor && !OpTraits<Ops>::pointwise))), ...);
+  return ok;
 }
 
 template <class Plan>
 struct plan_parts {
   static constexpr bool supported = false;
+  using source = PixelStage<>;
   using geometric = GeometricStage<>;
+  using image = ImageStage<>;
   using pixel = PixelStage<>;
+  using tensor = TensorStage<>;
 };
 template <class... G, class... X>
 struct plan_parts<meta::TypeList<GeometricStage<G...>, PixelStage<X...>>> {
   static constexpr bool supported = true;
+  using source = PixelStage<>;
   using geometric = GeometricStage<G...>;
+  using image = ImageStage<>;
   using pixel = PixelStage<X...>;
+  using tensor = TensorStage<>;
 };
 template <class... X>
 struct plan_parts<meta::TypeList<PixelStage<X...>>> : plan_parts<meta::TypeList<GeometricStage<>, PixelStage<X...>>> {};
+template <class... G, class... X, class... E>
+struct plan_parts<meta::TypeList<GeometricStage<G...>, PixelStage<X...>, TensorStage<E...>>>
+    : plan_parts<meta::TypeList<GeometricStage<G...>, PixelStage<X...>>> {
+  using tensor = TensorStage<E...>;
+};
+template <class... X, class... E>
+struct plan_parts<meta::TypeList<PixelStage<X...>, TensorStage<E...>>>
+    : plan_parts<meta::TypeList<GeometricStage<>, PixelStage<X...>, TensorStage<E...>>> {};
+
+// Whole-image uint8 ops (TrivialAugmentWide, RandAugment) between the resample and the pixel pass: the resampled image
+// is materialized, the ops run on it (autoaugment_kernels.hpp), the pixel pass reads the result.
+template <class... G, class... I, class... Rest>
+struct plan_parts<meta::TypeList<GeometricStage<G...>, ImageStage<I...>, Rest...>>
+    : plan_parts<meta::TypeList<GeometricStage<G...>, Rest...>> {
+  static_assert(((Rest::kind != StageKind::geometric) && ...),
+                "ftmeta: apply<P>: image ops (TrivialAugmentWide, RandAugment) must come after every geometric op "
+                "(crops, flips, rotations) for the fused kernel");
+  using image = ImageStage<I...>;
+};
+template <class... I, class... Rest>
+struct plan_parts<meta::TypeList<ImageStage<I...>, Rest...>>
+    : plan_parts<meta::TypeList<GeometricStage<>, ImageStage<I...>, Rest...>> {};
+
+// Photometric ops before every geometric op (ColorJitter first): one pass over the source image with
+// torchvision's semantics (contrast's mean is the whole source's; the padding and fill added later stay
+// as they are), then the rest of the plan.
+template <class... J, class... G, class... Rest>
+struct plan_parts<meta::TypeList<PixelStage<J...>, GeometricStage<G...>, Rest...>>
+    : plan_parts<meta::TypeList<GeometricStage<G...>, Rest...>> {
+  using source = PixelStage<J...>;
+};
+
+/// The photometric steps (and blurs) of `program` on a whole 8-bit image: a BGR image of the same size.
+inline cv::Mat source_pixel_pass(const cv::Mat& image, const PixelProgram& program) {
+  const int W = image.cols, H = image.rows;
+  const std::size_t plane = std::size_t(W) * std::size_t(H);
+  Resampled whole;
+  whole.image = image;
+  whole.window = cv::Rect(0, 0, W, H);
+  whole.out = {H, W};
+  std::vector<std::uint8_t> planes(3 * plane);
+  if (program.blur_count > 0) pixel_pass_with_blurs(whole, program, ChannelAffine{}, planes.data());
+  else pixel_pass(whole, program, ChannelAffine{}, planes.data());
+  cv::Mat bgr;
+  cv::merge(std::vector<cv::Mat>{cv::Mat(H, W, CV_8U, planes.data() + 2 * plane), cv::Mat(H, W, CV_8U, planes.data() + plane),
+                                 cv::Mat(H, W, CV_8U, planes.data())},
+            bgr);
+  return bgr;
+}
+
+/// The draws of a TensorStage's ops (each a RandomErasing-like op: `Params` is EraseParams).
+template <class Stage>
+struct tensor_draws;
+template <class... E>
+struct tensor_draws<TensorStage<E...>> {
+  static_assert((std::is_same_v<typename E::Params, EraseParams> && ...),
+                "ftmeta: apply<P>: the fused kernel runs RandomErasing after the pixel pass; no kernel for other "
+                "non-pointwise tensor ops");
+  std::array<EraseParams, sizeof...(E)> params{};
+  void sample(Rng& rng, ImageSize size) {
+    std::size_t i = 0;
+    ((params[i++] = E::sample(rng, size)), ...);
+  }
+  void run(float* chw, ImageSize size) const {
+    std::size_t i = 0;
+    ((erase_box(chw, 3, size, params[i++], E::random, E::value)), ...);
+  }
+};
 
 /// What one sample draws: the folded geometric step and the photometric steps.
 struct Sampled {
@@ -474,27 +817,72 @@ struct Sampled {
 template <class P>
 struct kernels {
   using parts = plan_parts<plan_t<P>>;
-  static_assert(parts::supported,
-                "ftmeta: apply<P>: photometric ops (ColorJitter) must come after every geometric op (crops, flips, "
-                "rotations) for the fused kernel; move them just before ToTensor");
+  static constexpr bool erasing_ok = erasing_last(typename P::ops{});
+  static_assert(erasing_ok,
+                "ftmeta: apply<P>: RandomErasing must be the last op (after Normalize) for the fused kernel, which "
+                "erases the finished output");
+  static_assert(!erasing_ok || parts::supported,
+                "ftmeta: apply<P>: photometric ops (ColorJitter) must come before or after all the geometric ops "
+                "(crops, flips, rotations), not between them, for the fused kernel; move them just before ToTensor");
   static_assert(parts::pixel::channel_affine,
                 "ftmeta: apply<P>: no kernel for this plan yet (non-pointwise tensor ops are not in this slice)");
   static_assert(parts::pixel::max_steps <= PixelProgram::capacity,
                 "ftmeta: apply<P>: too many photometric steps in one pipeline (at most 16: four ColorJitters)");
+  static_assert(parts::pixel::neighbourhood_ops <= PixelProgram::blur_capacity,
+                "ftmeta: apply<P>: too many GaussianBlur ops in one pipeline (at most 4)");
+  using SourcePadding = decltype(source_padding_of(typename P::ops{}));
+  static_assert(SourcePadding::ok,
+                "ftmeta: apply<P>: a Pad or RandomCrop with a padding mode other than constant must be the first op "
+                "for the fused kernel (it pads the source image); constant padding can go anywhere");
+  using Erasing = tensor_draws<typename parts::tensor>;
+  static constexpr bool erases = meta::size_v<typename parts::tensor::ops> > 0;
 
-  static Sampled sample(Rng& rng, ImageSize in) {
-    Sampled s;
+  using Source = typename parts::source;
+  static constexpr bool source_pass = meta::size_v<typename Source::ops> > 0;
+
+  struct Draw : Sampled {
+    PixelProgram source;
+    Erasing erasing;
+    typename parts::image::Params image;
+  };
+
+  static Draw sample(Rng& rng, ImageSize in) {
+    Draw s;
+    if constexpr (source_pass) s.source = Source::sample(rng);
     s.step = parts::geometric::sample(rng, in);
+    s.image = parts::image::sample(rng);
     s.pixels = parts::pixel::sample(rng);
+    if constexpr (erases) s.erasing.sample(rng, s.step.out);
     return s;
   }
 
   // `out` has been checked: [3, H, W] contiguous CPU, float32 or uint8.
-  static void run(const cv::Mat& image, const Sampled& s, torch::Tensor& out) {
-    const Resampled r = resample(image, s.step);
+  static void run(const cv::Mat& input, const Draw& s, torch::Tensor& out) {
+    cv::Mat image = input;
+    if constexpr (source_pass) image = source_pixel_pass(input, s.source);
+    Resampled r;
+    if constexpr (!std::is_void_v<typename SourcePadding::first>) {  // pad the source, shift the map onto it
+      using First = typename SourcePadding::first;
+      const Border b = First::border({image.rows, image.cols});
+      GeomStep step = s.step;
+      step.map.c += b.left, step.map.f += b.top;
+      r = resample(pad_image(image, b, First::padding_mode, 0), step);
+    } else {
+      r = resample(image, s.step);
+    }
+    if constexpr (parts::image::size > 0) r = run_image_stage(typename parts::image{}, s.image, r);
     constexpr ChannelAffine f = parts::pixel::affine();
-    if (out.scalar_type() == torch::kUInt8) pixel_pass(r, s.pixels, f, out.data_ptr<std::uint8_t>());
-    else pixel_pass(r, s.pixels, f, out.data_ptr<float>());
+    if (out.scalar_type() == torch::kUInt8) {
+      if constexpr (erases)
+        throw Error(api_name<P>("apply") + ": RandomErasing works on the float tensor; uint8 output (the pixels "
+                    "before ToTensor) cannot hold it: ask for float32");
+      if (s.pixels.blur_count > 0) pixel_pass_with_blurs(r, s.pixels, f, out.data_ptr<std::uint8_t>());
+      else pixel_pass(r, s.pixels, f, out.data_ptr<std::uint8_t>());
+    } else {
+      if (s.pixels.blur_count > 0) pixel_pass_with_blurs(r, s.pixels, f, out.data_ptr<float>());
+      else pixel_pass(r, s.pixels, f, out.data_ptr<float>());
+      if constexpr (erases) s.erasing.run(out.data_ptr<float>(), s.step.out);
+    }
   }
 };
 
@@ -517,7 +905,7 @@ void apply_into(const cv::Mat& image, Rng& rng, torch::Tensor out) {
     throw DataError(detail::api_name<P>("apply_into") + ": " + problem);
   if (auto problem = detail::out_problem(out, {P::out_height, P::out_width}); !problem.empty())
     throw Error(detail::api_name<P>("apply_into") + ": " + problem);
-  const detail::Sampled sampled = detail::kernels<P>::sample(rng, {image.rows, image.cols});
+  const auto sampled = detail::kernels<P>::sample(rng, {image.rows, image.cols});
   detail::kernels<P>::run(image, sampled, out);
 }
 
@@ -530,7 +918,7 @@ torch::Tensor apply(const cv::Mat& image, Rng& rng, torch::Dtype dtype = torch::
     throw DataError(detail::api_name<P>("apply") + ": " + problem);
   if (dtype != torch::kFloat32 && dtype != torch::kUInt8)
     throw Error(detail::api_name<P>("apply") + ": dtype must be float32 or uint8");
-  const detail::Sampled sampled = detail::kernels<P>::sample(rng, {image.rows, image.cols});
+  const auto sampled = detail::kernels<P>::sample(rng, {image.rows, image.cols});
   auto out = torch::empty({3, sampled.step.out.height, sampled.step.out.width}, torch::TensorOptions().dtype(dtype));
   detail::kernels<P>::run(image, sampled, out);
   return out;
@@ -694,11 +1082,36 @@ inline cv::Mat run_pixel_step(const cv::Mat& bgr, const PixelStep& s) {
   return out;
 }
 
-template <int L, int T, int R, int B>
-void unfused_image_op(const Pad<L, T, R, B>&, Rng&, cv::Mat& img) {
+template <int L, int T, int R, int B, int Fill, PaddingMode Mode>
+void unfused_image_op(const Pad<L, T, R, B, Fill, Mode>&, Rng&, cv::Mat& img) {
+  img = pad_image(img, {T, B, L, R}, Mode, Fill);
+}
+
+template <int H, int W, int Padding, bool PadIfNeeded, int Fill, PaddingMode Mode>
+void unfused_image_op(const RandomCrop<H, W, Padding, PadIfNeeded, Fill, Mode>&, Rng& rng, cv::Mat& img) {
+  using Op = RandomCrop<H, W, Padding, PadIfNeeded, Fill, Mode>;
+  const ImageSize in{img.rows, img.cols};
+  const CropOffset o = Op::sample(rng, in);
+  const ImageSize pad = Op::padding(in);
+  const cv::Mat padded = pad_image(img, Op::border(in), Mode, Fill);
+  img = padded(cv::Rect(o.left + pad.width, o.top + pad.height, W, H)).clone();
+}
+
+template <auto D, auto TX, auto TY, auto S0, auto S1, auto SX, auto SY, int Fill>
+void unfused_image_op(const RandomAffine<D, TX, TY, S0, S1, SX, SY, Fill>&, Rng& rng, cv::Mat& img) {
+  using Op = RandomAffine<D, TX, TY, S0, S1, SX, SY, Fill>;
+  const ImageSize size{img.rows, img.cols};
+  const Affine2D m = Op::step(Op::sample(rng, size), size).map;
+  const cv::Matx23d centre_map(m.a, m.b, m.c + 0.5 * (m.a + m.b) - 0.5, m.d, m.e, m.f + 0.5 * (m.d + m.e) - 0.5);
   cv::Mat out;
-  cv::copyMakeBorder(img, out, T, B, L, R, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  cv::warpAffine(img, out, centre_map, img.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT,
+                 cv::Scalar::all(Fill));
   img = out;
+}
+
+template <int K, double S0, double S1>
+void unfused_image_op(const GaussianBlur<K, S0, S1>&, Rng& rng, cv::Mat& img) {
+  img = gaussian_blur_image(img, K, GaussianBlur<K, S0, S1>::sample(rng).sigma);
 }
 
 /// Any photometric op (ColorJitter, RandomGrayscale): its sampled steps, each over the whole image.
@@ -718,6 +1131,15 @@ void unfused_tensor_op(const Normalize<Stats>&, Rng&, torch::Tensor& t) {
   t = t.sub(mean).div(stdv);
 }
 
+template <double P, double S0, double S1, double R0, double R1, auto V>
+void unfused_tensor_op(const RandomErasing<P, S0, S1, R0, R1, V>&, Rng& rng, torch::Tensor& t) {
+  using Op = RandomErasing<P, S0, S1, R0, R1, V>;
+  const EraseParams p = Op::sample(rng, {int(t.size(1)), int(t.size(2))});
+  if (!p.erase) return;
+  t = t.contiguous().clone();
+  erase_box(t.data_ptr<float>(), int(t.size(0)), {int(t.size(1)), int(t.size(2))}, p, Op::random, Op::value);
+}
+
 }  // namespace detail
 
 /// The reference path: each op of P alone, as torchvision would run it (image ops on a BGR cv::Mat, then
@@ -731,10 +1153,34 @@ torch::Tensor apply_unfused(const cv::Mat& image, Rng& rng) {
   torch::Tensor t;
   meta::for_each_type(typename P::ops{}, [&]<class Op, std::size_t>() {
     if constexpr (OpTraits<Op>::kind == OpKind::to_tensor) t = to_tensor(img);
+    else if constexpr (OpTraits<Op>::kind == OpKind::image) run_image_op(Op{}, Op::sample(rng, {img.rows, img.cols}), img);
     else if constexpr (OpTraits<Op>::input == Domain::image) detail::unfused_image_op(Op{}, rng, img);
     else detail::unfused_tensor_op(Op{}, rng, t);
   });
   return t;
+}
+
+/// torchvision's F.erase(img, i, j, h, w, v) on a float32 [C, H, W] tensor: a copy whose rows [top, top +
+/// height) and columns [left, left + width) are `value`.
+inline torch::Tensor erase(const torch::Tensor& chw, int top, int left, int height, int width, double value) {
+  if (!chw.defined() || chw.dim() != 3 || chw.scalar_type() != torch::kFloat32 || !chw.device().is_cpu())
+    throw Error("ftmeta::transforms::erase: expects a CPU float32 [C, H, W] tensor; got " + detail::tensor_text(chw));
+  const ImageSize size{int(chw.size(1)), int(chw.size(2))};
+  if (top < 0 || left < 0 || height < 0 || width < 0 || top + height > size.height || left + width > size.width)
+    throw UsageError("ftmeta::transforms::erase: the box (top " + std::to_string(top) + ", left " + std::to_string(left) +
+                     ", " + std::to_string(height) + "x" + std::to_string(width) + ") is not inside the " +
+                     std::to_string(size.height) + "x" + std::to_string(size.width) + " tensor");
+  auto out = chw.contiguous().clone();
+  detail::erase_box(out.data_ptr<float>(), int(out.size(0)), size, {true, top, left, height, width, 0}, false, value);
+  return out;
+}
+
+/// torchvision's F.gaussian_blur(img, [kernel, kernel], [sigma, sigma]) on an 8-bit image (gray, BGR or
+/// BGRA; the result is BGR): separable, reflected borders, rounded.
+inline cv::Mat gaussian_blur(const cv::Mat& image, int kernel, double sigma) {
+  if (kernel <= 0 || kernel % 2 == 0) throw UsageError("ftmeta::transforms::gaussian_blur: kernel must be odd and positive");
+  if (!(sigma > 0)) throw UsageError("ftmeta::transforms::gaussian_blur: sigma must be > 0");
+  return detail::gaussian_blur_image(to_bgr(image), kernel, sigma);
 }
 
 /// torchvision's F.adjust_brightness / adjust_contrast / adjust_saturation / adjust_hue on an 8-bit image

@@ -36,9 +36,11 @@ constexpr Affine2D compose_maps(const Affine2D& outer, const Affine2D& inner) {
 }
 
 /// One geometric op (or a folded run of them) after sampling: its output size and its output-to-input map.
-/// An op that fills what it uncovers (RandomRotation) sets `clips`: its output pixels whose centres map
-/// outside its own input frame get `fill`. After folding, `clip` maps the final output to the frame of
-/// the last such op and `clip_size` is that frame's size (one frame is kept: the last filling op's).
+/// An op that fills what it uncovers (RandomRotation, RandomAffine, Pad and RandomCrop with a fill) sets
+/// `clips`: its output pixels whose centres map outside its own input frame get `fill`. After folding,
+/// `clip` maps the final output to the frame of the last such op and `clip_size` is that frame's size;
+/// `clips2` / `clip2` / `clip2_size` / `fill2` keep the frame of the one before it (two frames are kept,
+/// e.g. RandomCrop's padding, then a rotation; a third one back is dropped).
 struct GeomStep {
   ImageSize out;
   Affine2D map;
@@ -46,15 +48,23 @@ struct GeomStep {
   Affine2D clip{};
   ImageSize clip_size{};
   int fill = 0;
+  bool clips2 = false;
+  Affine2D clip2{};
+  ImageSize clip2_size{};
+  int fill2 = 0;
 };
 
-/// Runs `next` after `done`: the sizes chain, the maps multiply, the filled frame follows the output.
+/// Runs `next` after `done`: the sizes chain, the maps multiply, the filled frames follow the output.
 constexpr GeomStep chain(const GeomStep& done, const GeomStep& next) {
   GeomStep r{next.out, compose_maps(done.map, next.map)};
   if (next.clips) {
     r.clips = true, r.clip = next.map, r.clip_size = done.out, r.fill = next.fill;
+    if (done.clips)
+      r.clips2 = true, r.clip2 = compose_maps(done.clip, next.map), r.clip2_size = done.clip_size, r.fill2 = done.fill;
   } else if (done.clips) {
     r.clips = true, r.clip = compose_maps(done.clip, next.map), r.clip_size = done.clip_size, r.fill = done.fill;
+    if (done.clips2)
+      r.clips2 = true, r.clip2 = compose_maps(done.clip2, next.map), r.clip2_size = done.clip2_size, r.fill2 = done.fill2;
   }
   return r;
 }
@@ -119,13 +129,27 @@ struct PixelStep {
   int hue_shift = 0;
 };
 
-/// The photometric steps of one sample, in the order they run (filled by the ops' sampling).
+/// A Gaussian blur inside the photometric steps (GaussianBlur): it runs before step `at`.
+struct PixelBlur {
+  int at = 0;
+  int kernel = 0;
+  double sigma = 0;
+};
+
+/// The photometric steps of one sample, in the order they run (filled by the ops' sampling), and the
+/// blurs among them (neighbourhood ops: the fused path runs each as a pass of its own).
 struct PixelProgram {
   static constexpr int capacity = 16;
+  static constexpr int blur_capacity = 4;
   PixelStep steps[capacity]{};
   int size = 0;
+  PixelBlur blurs[blur_capacity]{};
+  int blur_count = 0;
   constexpr void push(PixelStep s) {
     if (size < capacity) steps[size++] = s;
+  }
+  constexpr void push_blur(int kernel, double sigma) {
+    if (blur_count < blur_capacity) blurs[blur_count++] = {size, kernel, sigma};
   }
 };
 

@@ -4,6 +4,7 @@
 // an ftmeta::Rng, and (geometric ops) the size and 2x3 map of its output. The kernels live in execute.hpp.
 #pragma once
 
+#include <ftmeta/core/error.hpp>
 #include <ftmeta/core/rng.hpp>
 #include <ftmeta/transforms/detail/text.hpp>
 #include <ftmeta/transforms/geometry.hpp>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <concepts>
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <type_traits>
@@ -182,23 +184,125 @@ struct HFlip : RandomHorizontalFlip<0.5> {};
 /// A vertical flip with probability 0.5.
 struct VFlip : RandomVerticalFlip<0.5> {};
 
-/// torchvision's Pad(padding=(Left, Top, Right, Bottom)) with fill 0 (padding_mode "constant"):
-/// `Pad<4>` adds 4 pixels on every side. The output size depends on the input.
-template <int Left, int Top = Left, int Right = Left, int Bottom = Top>
+/// torchvision's padding_mode: what the padding holds.
+enum class PaddingMode {
+  constant,   ///< the fill (folds into the geometric stage's one map)
+  edge,       ///< the edge pixel repeated
+  reflect,    ///< mirrored without repeating the edge: 3 2 | 1 2 3 | 2 1
+  symmetric,  ///< mirrored with the edge repeated: 2 1 | 1 2 3 | 3 2
+};
+
+/// Words for a padding mode, as torchvision spells it.
+constexpr const char* padding_mode_name(PaddingMode m) {
+  switch (m) {
+    case PaddingMode::edge: return "edge";
+    case PaddingMode::reflect: return "reflect";
+    case PaddingMode::symmetric: return "symmetric";
+    default: return "constant";
+  }
+}
+
+/// Pixels added on each side of an image.
+struct Border {
+  int top = 0, bottom = 0, left = 0, right = 0;
+  constexpr bool operator==(const Border&) const = default;
+};
+
+/// torchvision's Pad(padding=(Left, Top, Right, Bottom), fill=Fill, padding_mode=Mode): `Pad<4>` adds 4
+/// black pixels on every side, `Pad<4, 4, 4, 4, 128>` grey ones, `Pad<4, 4, 4, 4, 0, PaddingMode::reflect>`
+/// mirrored ones. The output size depends on the input. Constant padding folds into the geometric stage's
+/// one map (the padding is the region outside the input, filled as rotations fill what they uncover);
+/// the other modes pad the source image first (the fused kernel needs the Pad first in the pipeline).
+template <int Left, int Top = Left, int Right = Left, int Bottom = Top, int Fill = 0, PaddingMode Mode = PaddingMode::constant>
 struct Pad {
   static_assert(Left >= 0 && Top >= 0 && Right >= 0 && Bottom >= 0,
                 "ftmeta: Pad<Left, Top, Right, Bottom>: paddings must be >= 0");
+  static_assert(Fill >= 0 && Fill <= 255, "ftmeta: Pad<Left, Top, Right, Bottom, Fill>: Fill is a grey level, in [0, 255]");
   static constexpr OpKind kind = OpKind::geometric;
   static constexpr SizeRule size_rule = SizeRule::data_dependent;
+  static constexpr int fill = Fill;
+  static constexpr PaddingMode padding_mode = Mode;
   using Params = NoParams;
 
+  static constexpr Border border(ImageSize) { return {Top, Bottom, Left, Right}; }
   static constexpr Params sample(Rng&, ImageSize) { return {}; }
   static constexpr GeomStep step(Params, ImageSize in) {
-    return {{in.height + Top + Bottom, in.width + Left + Right}, Affine2D::scale_offset(1, -Left, 1, -Top)};
+    GeomStep s{{in.height + Top + Bottom, in.width + Left + Right}, Affine2D::scale_offset(1, -Left, 1, -Top)};
+    if (Mode == PaddingMode::constant && Fill != 0) s.clips = true, s.fill = Fill;  // zero lies outside the input anyway
+    return s;
   }
   static constexpr std::string name() {
-    return detail::cat("Pad(", detail::int_text(Left), ", ", detail::int_text(Top), ", ", detail::int_text(Right), ", ",
-                       detail::int_text(Bottom), ")");
+    std::string text = detail::cat("Pad(", detail::int_text(Left), ", ", detail::int_text(Top), ", ", detail::int_text(Right), ", ",
+                                   detail::int_text(Bottom), detail::int_text_if(Fill != 0, ", fill=", Fill));
+    if constexpr (Mode != PaddingMode::constant) text.append(detail::cat(", padding_mode=", padding_mode_name(Mode)));
+    text.append(")");
+    return text;
+  }
+};
+
+/// Where RandomCrop's window starts, in input pixels (negative inside the padding).
+struct CropOffset {
+  int top = 0, left = 0;
+  constexpr bool operator==(const CropOffset&) const = default;
+};
+
+/// torchvision's RandomCrop(size=(H, W), padding=Padding, pad_if_needed=PadIfNeeded, fill=Fill): pads
+/// Padding pixels on every side, then (PadIfNeeded) an axis shorter than the crop by its shortfall on
+/// both sides (as torchvision does), then takes an H x W window at a uniform top-left
+/// (torch.randint semantics). An image too small for the crop is an error, as in torchvision.
+/// With constant padding it folds into the geometric stage's one map (the padding is the region outside
+/// the input); other padding modes (Mode) pad the source first (the fused kernel needs it first).
+template <int H, int W = H, int Padding = 0, bool PadIfNeeded = false, int Fill = 0, PaddingMode Mode = PaddingMode::constant>
+struct RandomCrop {
+  static_assert(H > 0 && W > 0, "ftmeta: RandomCrop<H, W>: sizes must be positive");
+  static_assert(Padding >= 0, "ftmeta: RandomCrop<H, W, Padding>: Padding must be >= 0");
+  static_assert(Fill >= 0 && Fill <= 255, "ftmeta: RandomCrop<H, W, Padding, PadIfNeeded, Fill>: Fill is a grey level, in [0, 255]");
+  static constexpr OpKind kind = OpKind::geometric;
+  static constexpr SizeRule size_rule = SizeRule::fixed;
+  static constexpr ImageSize out_size{H, W};
+  static constexpr bool pads = Padding > 0 || PadIfNeeded;
+  static constexpr PaddingMode padding_mode = Mode;
+  using Params = CropOffset;
+
+  /// The padding torchvision adds on each side of an input of size `in`: {top/bottom, left/right}.
+  static constexpr ImageSize padding(ImageSize in) {
+    const int y = Padding, x = Padding;
+    const int short_y = PadIfNeeded && in.height + 2 * y < H ? H - (in.height + 2 * y) : 0;
+    const int short_x = PadIfNeeded && in.width + 2 * x < W ? W - (in.width + 2 * x) : 0;
+    return {y + short_y, x + short_x};
+  }
+  static constexpr Border border(ImageSize in) {
+    const ImageSize p = padding(in);
+    return {p.height, p.height, p.width, p.width};
+  }
+  /// The size of the padded image the window is taken from.
+  static constexpr ImageSize padded(ImageSize in) {
+    const ImageSize p = padding(in);
+    return {in.height + 2 * p.height, in.width + 2 * p.width};
+  }
+  static Params sample(Rng& rng, ImageSize in) {
+    const ImageSize p = padding(in), full = padded(in);
+    if (full.height < H || full.width < W)
+      throw DataError(detail::cat("ftmeta: ", name(), ": the image (", detail::int_text(in.height), "x",
+                                  detail::int_text(in.width), ", padded ", detail::int_text(full.height), "x",
+                                  detail::int_text(full.width), ") is smaller than the crop; set PadIfNeeded or Padding"));
+    if (full.height == H && full.width == W) return {-p.height, -p.width};
+    const auto top = rng.integer(0, full.height - H);
+    const auto left = rng.integer(0, full.width - W);
+    return {int(top) - p.height, int(left) - p.width};
+  }
+  static constexpr GeomStep step(const Params& o, ImageSize) {
+    GeomStep s{out_size, Affine2D::scale_offset(1, o.left, 1, o.top)};
+    if (pads && Mode == PaddingMode::constant) s.clips = true, s.fill = Fill;
+    return s;
+  }
+  static constexpr std::string name() {
+    std::string text = detail::cat("RandomCrop(", detail::int_text(H), detail::int_text_if(H != W, ", ", W),
+                                   detail::int_text_if(Padding != 0, ", padding=", Padding), PadIfNeeded ? ", pad_if_needed" : "",
+                                   detail::int_text_if(Fill != 0, ", fill=", Fill));
+    if constexpr (Mode != PaddingMode::constant) text.append(detail::cat(", padding_mode=", padding_mode_name(Mode)));
+    text.append(")");
+    return text;
   }
 };
 
@@ -234,6 +338,88 @@ struct RandomRotation {
   }
 };
 
+/// One draw of RandomAffine: torchvision's get_params (angle in degrees, clockwise; translations in
+/// whole pixels; shears in degrees).
+struct AffineParams {
+  double angle = 0;
+  int tx = 0, ty = 0;
+  double scale = 1;
+  double shear_x = 0, shear_y = 0;
+};
+
+/// torchvision's _get_inverse_affine_matrix about the centre (cx, cy): the map from output to input
+/// pixels of F.affine(angle, translate, scale, shear) on a PIL image (edge coordinates, as PIL's).
+inline Affine2D inverse_affine_map(double cx, double cy, const AffineParams& p) {
+  constexpr double radians = 3.14159265358979323846 / 180.0;
+  const double rot = p.angle * radians, sx = p.shear_x * radians, sy = p.shear_y * radians;
+  const double a = std::cos(rot - sy) / std::cos(sy);
+  const double b = -std::cos(rot - sy) * std::tan(sx) / std::cos(sy) - std::sin(rot);
+  const double c = std::sin(rot - sy) / std::cos(sy);
+  const double d = -std::sin(rot - sy) * std::tan(sx) / std::cos(sy) + std::cos(rot);
+  Affine2D m{d / p.scale, -b / p.scale, 0, -c / p.scale, a / p.scale, 0};
+  m.c = m.a * (-cx - p.tx) + m.b * (-cy - p.ty) + cx;
+  m.f = m.d * (-cx - p.tx) + m.e * (-cy - p.ty) + cy;
+  return m;
+}
+
+/// torchvision's RandomAffine(degrees=Degrees, translate=(TranslateX, TranslateY), scale=(ScaleLo,
+/// ScaleHi), shear=(-ShearX, ShearX, -ShearY, ShearY), fill=Fill), same size, about the centre: an
+/// angle uniform in [-Degrees, Degrees), translations uniform in +-Translate x the size, rounded as
+/// Python does, a scale uniform in [ScaleLo, ScaleHi), shears uniform (each range drawn only where it
+/// is not empty, in torchvision's order). Uncovered pixels get Fill. It folds into the geometric
+/// stage's one 2x3 map. Interpolation is bilinear on both paths (pass InterpolationMode.BILINEAR to
+/// torchvision to compare).
+template <auto DegreesArg, auto TranslateXArg = 0, auto TranslateYArg = TranslateXArg, auto ScaleLoArg = 1,
+          auto ScaleHiArg = 1, auto ShearXArg = 0, auto ShearYArg = 0, int Fill = 0>
+struct RandomAffine {
+  static_assert(std::is_arithmetic_v<decltype(DegreesArg)> && std::is_arithmetic_v<decltype(TranslateXArg)> &&
+                    std::is_arithmetic_v<decltype(TranslateYArg)> && std::is_arithmetic_v<decltype(ScaleLoArg)> &&
+                    std::is_arithmetic_v<decltype(ScaleHiArg)> && std::is_arithmetic_v<decltype(ShearXArg)> &&
+                    std::is_arithmetic_v<decltype(ShearYArg)>,
+                "ftmeta: RandomAffine<Degrees, TranslateX, TranslateY, ScaleLo, ScaleHi, ShearX, ShearY, Fill>: the "
+                "ranges are numbers (10 or 0.1)");
+  static constexpr double Degrees = static_cast<double>(DegreesArg), TranslateX = static_cast<double>(TranslateXArg),
+                          TranslateY = static_cast<double>(TranslateYArg), ScaleLo = static_cast<double>(ScaleLoArg),
+                          ScaleHi = static_cast<double>(ScaleHiArg), ShearX = static_cast<double>(ShearXArg),
+                          ShearY = static_cast<double>(ShearYArg);
+  static_assert(Degrees >= 0 && Degrees <= 180, "ftmeta: RandomAffine<Degrees, ...>: Degrees must be in [0, 180]");
+  static_assert(TranslateX >= 0 && TranslateX <= 1 && TranslateY >= 0 && TranslateY <= 1,
+                "ftmeta: RandomAffine<Degrees, TranslateX, TranslateY, ...>: translations are fractions of the size, in [0, 1]");
+  static_assert(ScaleLo > 0 && ScaleLo <= ScaleHi,
+                "ftmeta: RandomAffine<Degrees, TranslateX, TranslateY, ScaleLo, ScaleHi, ...>: need 0 < ScaleLo <= ScaleHi");
+  static_assert(ShearX >= 0 && ShearX < 90 && ShearY >= 0 && ShearY < 90,
+                "ftmeta: RandomAffine<..., ShearX, ShearY, Fill>: shears are degrees, in [0, 90)");
+  static_assert(Fill >= 0 && Fill <= 255, "ftmeta: RandomAffine<..., Fill>: Fill is a grey level, in [0, 255]");
+  static constexpr OpKind kind = OpKind::geometric;
+  static constexpr int fill = Fill;
+  using Params = AffineParams;
+
+  static Params sample(Rng& rng, ImageSize in) {
+    Params p;
+    p.angle = rng.uniform(-Degrees, Degrees);
+    if constexpr (TranslateX > 0 || TranslateY > 0) {
+      const double max_dx = TranslateX * in.width, max_dy = TranslateY * in.height;
+      p.tx = static_cast<int>(round_half_even(rng.uniform(-max_dx, max_dx)));
+      p.ty = static_cast<int>(round_half_even(rng.uniform(-max_dy, max_dy)));
+    }
+    if constexpr (ScaleLo != 1 || ScaleHi != 1) p.scale = rng.uniform(ScaleLo, ScaleHi);
+    if constexpr (ShearX > 0 || ShearY > 0) p.shear_x = rng.uniform(-ShearX, ShearX);
+    if constexpr (ShearY > 0) p.shear_y = rng.uniform(-ShearY, ShearY);
+    return p;
+  }
+  static GeomStep step(const Params& p, ImageSize in) {
+    GeomStep s{in, inverse_affine_map(in.width * 0.5, in.height * 0.5, p)};
+    s.clips = true, s.fill = Fill;
+    return s;
+  }
+  static constexpr std::string name() {
+    return detail::cat("RandomAffine(degrees=", detail::real_text(Degrees), ", translate=(", detail::real_text(TranslateX),
+                       ", ", detail::real_text(TranslateY), "), scale=(", detail::real_text(ScaleLo), ", ",
+                       detail::real_text(ScaleHi), "), shear=(", detail::real_text(ShearX), ", ",
+                       detail::real_text(ShearY), "), fill=", detail::int_text(Fill), ")");
+  }
+};
+
 // --- pixel ops --------------------------------------------------------------------------------
 
 /// The order and factors of one ColorJitter draw (a factor is 0 where its range is empty: not applied).
@@ -255,7 +441,8 @@ constexpr int hue_shift_of(double hue) { return static_cast<int>(static_cast<lon
 /// images: factors uniform in [max(0, 1 - x), 1 + x) (hue in [-H, H)), applied in a random order
 /// (torch.randperm(4)); brightness blends with black, contrast with the rounded mean of the grey image,
 /// saturation with each pixel's grey, hue shifts PIL's 8-bit HSV hue. Every step rounds to uint8 as PIL.
-/// It runs inside the single pixel pass (contrast needs the image mean: one extra read when it is not first).
+/// It runs inside the single pixel pass (contrast needs the image mean: one extra read when it is not first);
+/// placed before every geometric op, the fused kernel runs it as one pass over the source image instead.
 template <auto BArg = 0, auto CArg = 0, auto SArg = 0, auto HArg = 0>
 struct ColorJitter {
   static_assert(std::is_arithmetic_v<decltype(BArg)> && std::is_arithmetic_v<decltype(CArg)> &&
@@ -314,6 +501,32 @@ struct RandomGrayscale {
   static constexpr std::string name() { return detail::cat("RandomGrayscale(p=", detail::real_text(P), ")"); }
 };
 
+/// The sigma of one GaussianBlur draw.
+struct BlurParams {
+  double sigma = 1;
+};
+
+/// torchvision's GaussianBlur(kernel_size=Kernel, sigma=(SigmaLo, SigmaHi)): sigma uniform in [SigmaLo,
+/// SigmaHi), torchvision's separable kernel (a sampled Gaussian, normalized), reflected borders (as its
+/// tensor blur pads), rounded to uint8. It looks at neighbours, so it is not pointwise: in the fused path
+/// it is a pass of its own over the resampled uint8 image, between the photometric steps around it.
+template <int Kernel, double SigmaLo = 0.1, double SigmaHi = 2.0>
+struct GaussianBlur {
+  static_assert(Kernel > 0 && Kernel % 2 == 1, "ftmeta: GaussianBlur<Kernel, SigmaLo, SigmaHi>: Kernel must be odd and positive");
+  static_assert(SigmaLo > 0 && SigmaLo <= SigmaHi, "ftmeta: GaussianBlur<Kernel, SigmaLo, SigmaHi>: need 0 < SigmaLo <= SigmaHi");
+  static constexpr OpKind kind = OpKind::photometric;
+  static constexpr bool pointwise = false;
+  static constexpr int kernel = Kernel;
+  using Params = BlurParams;
+
+  static constexpr Params sample(Rng& rng, ImageSize = {}) { return {rng.uniform(SigmaLo, SigmaHi)}; }
+  static constexpr void steps(const Params& p, PixelProgram& program) { program.push_blur(Kernel, p.sigma); }
+  static constexpr std::string name() {
+    return detail::cat("GaussianBlur(kernel_size=", detail::int_text(Kernel), ", sigma=(", detail::real_text(SigmaLo), ", ",
+                       detail::real_text(SigmaHi), "))");
+  }
+};
+
 /// torchvision's ToTensor: uint8 HWC RGB image -> float32 CHW in [0, 1].
 struct ToTensor {
   static constexpr OpKind kind = OpKind::to_tensor;
@@ -359,6 +572,77 @@ struct Normalize {
     return r;
   }
   static constexpr std::string name() { return detail::cat("Normalize(", detail::type_name<Stats>(), ")"); }
+};
+
+/// RandomErasing's Value for torchvision's value='random': standard normal noise per erased value.
+struct RandomNoise {};
+inline constexpr RandomNoise random_noise{};
+
+/// One RandomErasing draw: whether it erases and the box (rows [top, top + height), columns [left,
+/// left + width)); noise_seed seeds the noise of value 'random'.
+struct EraseParams {
+  bool erase = false;
+  int top = 0, left = 0, height = 0, width = 0;
+  std::uint64_t noise_seed = 0;
+};
+
+/// torchvision's RandomErasing.get_params: ten tries of an area fraction uniform in [scale_lo, scale_hi)
+/// and an aspect log-uniform in [ratio_lo, ratio_hi), h = round(sqrt(area * aspect)), w = round(sqrt(area
+/// / aspect)), kept when h < height and w < width, then a uniform top-left; after ten misses, nothing.
+inline EraseParams sample_erase_box(Rng& rng, ImageSize in, double scale_lo, double scale_hi, double ratio_lo,
+                                    double ratio_hi, bool noise) {
+  const double area = double(in.height) * double(in.width);
+  const double log_lo = std::log(ratio_lo), log_hi = std::log(ratio_hi);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double erase_area = area * rng.uniform(scale_lo, scale_hi);
+    const double aspect = std::exp(rng.uniform(log_lo, log_hi));
+    const auto h = round_half_even(std::sqrt(erase_area * aspect));
+    const auto w = round_half_even(std::sqrt(erase_area / aspect));
+    if (!(h < in.height && w < in.width)) continue;
+    EraseParams p{true, 0, 0, int(h), int(w), 0};
+    if (noise) p.noise_seed = rng();
+    p.top = int(rng.integer(0, in.height - h));
+    p.left = int(rng.integer(0, in.width - w));
+    return p;
+  }
+  return {};
+}
+
+/// torchvision's RandomErasing(p=P, scale=(ScaleLo, ScaleHi), ratio=(RatioLo, RatioHi), value=Value) on
+/// the float tensor (after ToTensor and Normalize): with probability P a random box gets Value (a number,
+/// in the units of the tensor at that point), or standard normal noise with `random_noise`. The fused path
+/// erases the caller's output in place after the pixel pass.
+template <double P = 0.5, double ScaleLo = 0.02, double ScaleHi = 0.33, double RatioLo = 0.3, double RatioHi = 3.3,
+          auto Value = 0>
+struct RandomErasing {
+  static constexpr bool random = std::is_same_v<std::remove_cv_t<decltype(Value)>, RandomNoise>;
+  static_assert(random || std::is_arithmetic_v<decltype(Value)>,
+                "ftmeta: RandomErasing<P, ScaleLo, ScaleHi, RatioLo, RatioHi, Value>: Value is a number or random_noise");
+  static_assert(P >= 0.0 && P <= 1.0, "ftmeta: RandomErasing<P, ...>: P is a probability, in [0, 1]");
+  static_assert(0 < ScaleLo && ScaleLo <= ScaleHi && ScaleHi <= 1,
+                "ftmeta: RandomErasing<P, ScaleLo, ScaleHi, ...>: need 0 < ScaleLo <= ScaleHi <= 1");
+  static_assert(0 < RatioLo && RatioLo <= RatioHi,
+                "ftmeta: RandomErasing<P, ScaleLo, ScaleHi, RatioLo, RatioHi, ...>: need 0 < RatioLo <= RatioHi");
+  static constexpr OpKind kind = OpKind::tensor;
+  static constexpr bool pointwise = false;
+  static constexpr double value = [] {
+    if constexpr (random) return 0.0;
+    else return static_cast<double>(Value);
+  }();
+  using Params = EraseParams;
+
+  static Params sample(Rng& rng, ImageSize in) {
+    if (!rng.bernoulli(P)) return {};
+    return sample_erase_box(rng, in, ScaleLo, ScaleHi, RatioLo, RatioHi, random);
+  }
+  static constexpr std::string name() {
+    std::string text = detail::cat("RandomErasing(p=", detail::real_text(P), ", scale=(", detail::real_text(ScaleLo), ", ",
+                                   detail::real_text(ScaleHi), "), ratio=(", detail::real_text(RatioLo), ", ",
+                                   detail::real_text(RatioHi), "), value=");
+    if constexpr (random) text.append("random)");
+    else text.append(detail::cat(detail::real_text(value), ")"));
+    return text;
+  }
 };
 
 }  // namespace ftmeta::transforms

@@ -16,6 +16,7 @@ namespace ftmeta::transforms {
 enum class OpKind {
   geometric,    ///< moves pixels (crops, resizes, flips): folds into one 2x3 map and one resample
   photometric,  ///< changes pixel values in the uint8 image domain: folds into the pixel pass
+  image,        ///< a whole-image uint8 op (TrivialAugmentWide, RandAugment): its own pass on the image
   to_tensor,    ///< uint8 HWC image -> float32 CHW tensor in [0, 1]
   tensor,       ///< works on the float tensor (Normalize): pointwise ones fold into the pixel pass
   invalid,      ///< not a transform op (used by the checks)
@@ -59,7 +60,7 @@ struct OpTraits<Op> {
   /// Whether the op maps each pixel on its own (it can join the single pixel pass).
   static constexpr bool pointwise = [] {
     if constexpr (requires { Op::pointwise; }) return bool(Op::pointwise);
-    else return kind != OpKind::geometric;
+    else return kind != OpKind::geometric && kind != OpKind::image;
   }();
 };
 
@@ -79,6 +80,7 @@ constexpr const char* kind_name(OpKind k) {
   switch (k) {
     case OpKind::geometric: return "geometric";
     case OpKind::photometric: return "photometric";
+    case OpKind::image: return "image";
     case OpKind::to_tensor: return "to_tensor";
     case OpKind::tensor: return "tensor";
     default: return "invalid";

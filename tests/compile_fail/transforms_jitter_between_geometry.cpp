@@ -1,0 +1,13 @@
+// expect: apply<P>: photometric ops .ColorJitter. must come before or after all the geometric ops
+// needs: torch
+// The fused kernel runs photometric ops on the source (before the resample) or in the pixel pass (after
+// it): one between two geometric ops would split the one resample.
+#include <ftmeta/transforms/execute.hpp>
+
+using namespace ftmeta::transforms;
+#ifndef FTMETA_CF_OK
+struct Aug : Compose<RandomResizedCrop<64>, ColorJitter<0.2>, HFlip, ToTensor> {};
+#else
+struct Aug : Compose<ColorJitter<0.2>, RandomResizedCrop<64>, HFlip, ToTensor> {};
+#endif
+torch::Tensor run(const cv::Mat& image, ftmeta::Rng& rng) { return apply<Aug>(image, rng); }
