@@ -1,13 +1,14 @@
-// ftmeta/distributed.hpp: data-parallel training across processes: torchrun's environment, the c10d process group, bucketed gradient averaging.
+// ftmeta/distributed.hpp: data-parallel training across processes: torchrun's environment, the c10d process group, bucketed gradient averaging, synchronized BatchNorm.
 #pragma once
 
 #include <ftmeta/distributed/env.hpp>
 #include <ftmeta/distributed/grad_sync.hpp>
 #include <ftmeta/distributed/process_group.hpp>
+#include <ftmeta/distributed/sync_batchnorm.hpp>
 // The sharding sampler lives with the other samplers: ftmeta::data::DistributedSampler.
 #include <ftmeta/data/sampler.hpp>
 
-// How a training loop adopts it (the Trainer does not yet):
+// How a training loop adopts it (ftmeta::train::Trainer does all six when TrainOptions::group is set):
 //  1. `auto group = ftmeta::distributed::ProcessGroup::from_env(device);` once; on CUDA use
 //     `torch::Device(torch::kCUDA, group.local_rank())`.
 //  2. Loaders: `.sampler = data::DistributedSampler{.rank = group.rank(), .world_size = group.world_size()}`,
@@ -20,3 +21,5 @@
 //     ConfusionMatrix::add_counts of summed counts); optionally `group.broadcast_buffers(*model)`.
 //  6. Write checkpoints, metrics and plots only when `group.is_main()`; the model is never wrapped,
 //     so state dicts carry no `module.` prefix.
+//  Optionally, before training: `sync_batch_norm(*model, group);` makes BatchNorm use the global
+//  batch's statistics (every rank then must run the same training forwards and backwards).

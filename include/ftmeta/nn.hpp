@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ftmeta/nn/backbone_spec.hpp>
+#include <ftmeta/nn/batch_norm.hpp>
 #include <ftmeta/nn/efficientnet_lite.hpp>
 #include <ftmeta/nn/head.hpp>
 #include <ftmeta/nn/head_spec.hpp>

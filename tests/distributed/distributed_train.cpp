@@ -8,7 +8,10 @@
 //
 // Faults for the failure tests: --die-rank R --die-step K (rank R kills itself with SIGKILL at step
 // K), --hang-rank R --hang-step K (rank R stops answering at step K). Checkpoints: --save FILE
-// (rank 0, the model's own parameter names), --load FILE (before the broadcast).
+// (rank 0, the model's own parameter names), --load FILE (before the broadcast). --bn: a
+// BatchNorm1d after each hidden layer, each rank's on its own samples; --sync-bn: the same layers
+// synchronized across the ranks (distributed/sync_batchnorm.hpp), so two ranks of 16 still match one
+// process of 32, running statistics included.
 #include <ftmeta/distributed.hpp>
 
 #include <algorithm>
@@ -31,7 +34,7 @@ struct Args {
   std::int64_t steps = 12, batch = 32, samples = 192, features = 32, classes = 4, hidden = 64;
   std::string out, compare_a, compare_b, save, load;
   double tol = 1e-5, lr = 0.05;
-  bool weights_only = false;
+  bool weights_only = false, batch_norm = false, sync_bn = false;
   int die_rank = -1, die_step = -1, hang_rank = -1, hang_step = -1;
   std::int64_t bucket_kib = 8;
 };
@@ -65,6 +68,8 @@ Args parse(int argc, char** argv) {
     else if (f == "--compare") a.compare_a = next(), a.compare_b = next();
     else if (f == "--tol") a.tol = std::stod(next());
     else if (f == "--weights-only") a.weights_only = true;
+    else if (f == "--bn") a.batch_norm = true;
+    else if (f == "--sync-bn") a.batch_norm = a.sync_bn = true;
     else if (f == "--die-rank") a.die_rank = static_cast<int>(number(f, next()));
     else if (f == "--die-step") a.die_step = static_cast<int>(number(f, next()));
     else if (f == "--hang-rank") a.hang_rank = static_cast<int>(number(f, next()));
@@ -76,18 +81,31 @@ Args parse(int argc, char** argv) {
 
 struct Net : torch::nn::Module {
   torch::nn::Linear l1{nullptr}, l2{nullptr}, l3{nullptr};
-  Net(std::int64_t in, std::int64_t hidden, std::int64_t out) {
+  ftmeta::nn::SyncableBatchNorm1d n1{nullptr}, n2{nullptr};
+  Net(std::int64_t in, std::int64_t hidden, std::int64_t out, bool batch_norm) {
     l1 = register_module("l1", torch::nn::Linear(in, hidden));
     l2 = register_module("l2", torch::nn::Linear(hidden, hidden));
     l3 = register_module("l3", torch::nn::Linear(hidden, out));
+    if (batch_norm) {
+      n1 = register_module("n1", ftmeta::nn::SyncableBatchNorm1d(hidden));
+      n2 = register_module("n2", ftmeta::nn::SyncableBatchNorm1d(hidden));
+    }
   }
-  torch::Tensor forward(torch::Tensor x) { return l3(torch::relu(l2(torch::relu(l1(x))))); }
+  torch::Tensor forward(torch::Tensor x) {
+    x = l1(x);
+    if (n1) x = n1(x);
+    x = l2(torch::relu(x));
+    if (n2) x = n2(x);
+    return l3(torch::relu(x));
+  }
 };
 
-// The file: the parameter values, then loss sum, correct and sample count of the last epoch.
+// The file: the parameter values and buffers, then loss sum, correct and sample count of the last epoch.
 void write_result(const std::string& path, Net& net, const std::vector<double>& metrics) {
   std::vector<double> v;
-  for (auto& p : net.parameters()) {
+  auto tensors = net.parameters();
+  for (auto& b : net.buffers()) tensors.push_back(b);
+  for (auto& p : tensors) {
     auto flat = p.detach().to(torch::kFloat64).contiguous().view({-1});
     v.insert(v.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
   }
@@ -132,13 +150,14 @@ int run(const Args& a) {
   const auto x = torch::randn({a.samples, a.features});
   const auto y = torch::randint(0, a.classes, {a.samples});
   torch::manual_seed(99 + rank);  // a different start per rank: the broadcast must fix it
-  Net net(a.features, a.hidden, a.classes);
+  Net net(a.features, a.hidden, a.classes, a.batch_norm);
   if (!a.load.empty()) {  // every rank loads; the broadcast would also cover ranks that did not
     torch::serialize::InputArchive archive;
     archive.load_from(a.load);
     net.load(archive);
   }
   group.broadcast_module(net);
+  if (a.sync_bn) dist::sync_batch_norm(net, group);
   dist::GradientSync sync(group, net.parameters(), {.bucket_bytes = a.bucket_kib << 10});
   torch::optim::SGD opt(net.parameters(), torch::optim::SGDOptions(a.lr).momentum(0.9));
   const std::int64_t local = a.batch / world, per_epoch = a.samples / a.batch;

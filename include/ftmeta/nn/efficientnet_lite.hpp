@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ftmeta/core/error.hpp>
+#include <ftmeta/nn/batch_norm.hpp>
 #include <ftmeta/nn/detail/lite0_spec.hpp>
 #include <ftmeta/nn/weights.hpp>
 
@@ -46,8 +47,8 @@ inline torch::Tensor conv2d_same(const torch::nn::Conv2d& conv, const torch::Ten
 inline torch::Tensor relu6(torch::Tensor x) { return torch::hardtanh_(x, 0.0, 6.0); }
 
 // BatchNorm as TensorFlow trained it: eps 1e-3, momentum 0.01 (TF's decay 0.99).
-inline torch::nn::BatchNorm2d tf_batch_norm(std::int64_t channels) {
-  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).eps(1e-3).momentum(0.01));
+inline SyncableBatchNorm2d tf_batch_norm(std::int64_t channels) {
+  return SyncableBatchNorm2d(torch::nn::BatchNorm2dOptions(channels).eps(1e-3).momentum(0.01));
 }
 inline torch::nn::Conv2d conv_no_bias(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1,
                                       std::int64_t groups = 1) {
@@ -84,7 +85,7 @@ class Lite0BlockImpl : public torch::nn::Module {
  private:
   bool skip_;
   torch::nn::Conv2d expand_conv_{nullptr}, depthwise_conv_{nullptr}, project_conv_{nullptr};
-  torch::nn::BatchNorm2d bn0_{nullptr}, bn1_{nullptr}, bn2_{nullptr};
+  SyncableBatchNorm2d bn0_{nullptr}, bn1_{nullptr}, bn2_{nullptr};
 };
 TORCH_MODULE(Lite0Block);
 
@@ -152,7 +153,7 @@ class EfficientNetLite0Impl : public torch::nn::Module {
  private:
   std::int64_t in_channels_, num_classes_;
   torch::nn::Conv2d conv_stem_{nullptr}, conv_head_{nullptr};
-  torch::nn::BatchNorm2d bn0_{nullptr}, bn1_{nullptr};
+  SyncableBatchNorm2d bn0_{nullptr}, bn1_{nullptr};
   torch::nn::ModuleList blocks_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear fc_{nullptr};

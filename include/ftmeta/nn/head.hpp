@@ -1,6 +1,7 @@
 // ftmeta/nn/head.hpp: the LibTorch modules generated from Head<...> layer lists, statically composed.
 #pragma once
 
+#include <ftmeta/nn/batch_norm.hpp>
 #include <ftmeta/nn/head_spec.hpp>
 
 #include <torch/torch.h>
@@ -31,7 +32,7 @@ struct layer_module<Linear<Out, In>> {
 };
 template <>
 struct layer_module<BatchNorm1d> {
-  using type = torch::nn::BatchNorm1d;
+  using type = SyncableBatchNorm1d;  // torch::nn::BatchNorm1d that can be synchronized across ranks
   static type make(std::int64_t in, std::int64_t) { return type(in); }
 };
 template <>

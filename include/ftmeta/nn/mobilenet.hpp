@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ftmeta/core/error.hpp>
+#include <ftmeta/nn/batch_norm.hpp>
 #include <ftmeta/nn/backbone_spec.hpp>
 #include <ftmeta/nn/resnet.hpp>
 #include <ftmeta/nn/weights.hpp>
@@ -20,13 +21,13 @@ namespace detail {
 // unless `linear`. Registered under `name` in `parent`.
 struct ConvBn {
   torch::nn::Conv2d conv{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  SyncableBatchNorm2d bn{nullptr};
   bool act = true;
 
   ConvBn() = default;
   ConvBn(torch::nn::Module& parent, const std::string& name, std::int64_t in, std::int64_t out, std::int64_t kernel,
          std::int64_t stride, std::int64_t groups, bool relu6)
-      : conv(conv_plain(in, out, kernel, stride, (kernel - 1) / 2, groups)), bn(torch::nn::BatchNorm2d(out)), act(relu6) {
+      : conv(conv_plain(in, out, kernel, stride, (kernel - 1) / 2, groups)), bn(SyncableBatchNorm2d(out)), act(relu6) {
     auto seq = parent.register_module(name, std::make_shared<torch::nn::Module>("Conv2dNormActivation"));
     seq->register_module("0", conv);
     seq->register_module("1", bn);
@@ -51,7 +52,7 @@ class InvertedResidualImpl : public torch::nn::Module {
     if (expand != 1) expand_ = detail::ConvBn(*conv, std::to_string(i++), in, hidden, 1, 1, 1, true);
     depthwise_ = detail::ConvBn(*conv, std::to_string(i++), hidden, hidden, 3, stride, hidden, true);
     project_ = conv->register_module(std::to_string(i++), detail::conv_plain(hidden, out, 1));
-    project_bn_ = conv->register_module(std::to_string(i++), torch::nn::BatchNorm2d(out));
+    project_bn_ = conv->register_module(std::to_string(i++), SyncableBatchNorm2d(out));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = expand_.conv ? expand_(x) : x;
@@ -63,7 +64,7 @@ class InvertedResidualImpl : public torch::nn::Module {
   bool skip_;
   detail::ConvBn expand_, depthwise_;
   torch::nn::Conv2d project_{nullptr};
-  torch::nn::BatchNorm2d project_bn_{nullptr};
+  SyncableBatchNorm2d project_bn_{nullptr};
 };
 TORCH_MODULE(InvertedResidual);
 

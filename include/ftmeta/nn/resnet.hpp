@@ -3,6 +3,7 @@
 
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/nn/backbone_spec.hpp>
+#include <ftmeta/nn/batch_norm.hpp>
 #include <ftmeta/nn/weights.hpp>
 
 #include <torch/torch.h>
@@ -31,20 +32,20 @@ class ResNetBlockImpl : public torch::nn::Module {
     const std::int64_t out = bottleneck ? width * 4 : width;
     if (bottleneck) {
       conv1_ = register_module("conv1", detail::conv_plain(in, width, 1));
-      bn1_ = register_module("bn1", torch::nn::BatchNorm2d(width));
+      bn1_ = register_module("bn1", SyncableBatchNorm2d(width));
       conv2_ = register_module("conv2", detail::conv_plain(width, width, 3, stride, 1));
-      bn2_ = register_module("bn2", torch::nn::BatchNorm2d(width));
+      bn2_ = register_module("bn2", SyncableBatchNorm2d(width));
       conv3_ = register_module("conv3", detail::conv_plain(width, out, 1));
-      bn3_ = register_module("bn3", torch::nn::BatchNorm2d(out));
+      bn3_ = register_module("bn3", SyncableBatchNorm2d(out));
     } else {
       conv1_ = register_module("conv1", detail::conv_plain(in, width, 3, stride, 1));
-      bn1_ = register_module("bn1", torch::nn::BatchNorm2d(width));
+      bn1_ = register_module("bn1", SyncableBatchNorm2d(width));
       conv2_ = register_module("conv2", detail::conv_plain(width, width, 3, 1, 1));
-      bn2_ = register_module("bn2", torch::nn::BatchNorm2d(width));
+      bn2_ = register_module("bn2", SyncableBatchNorm2d(width));
     }
     if (stride != 1 || in != out) {
       down_conv_ = detail::conv_plain(in, out, 1, stride);
-      down_bn_ = torch::nn::BatchNorm2d(out);
+      down_bn_ = SyncableBatchNorm2d(out);
       auto down = register_module("downsample", std::make_shared<torch::nn::Module>("Sequential"));
       down->register_module("0", down_conv_);
       down->register_module("1", down_bn_);
@@ -60,7 +61,7 @@ class ResNetBlockImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, down_conv_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr}, down_bn_{nullptr};
+  SyncableBatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr}, down_bn_{nullptr};
 };
 TORCH_MODULE(ResNetBlock);
 
@@ -77,7 +78,7 @@ class ResNetImpl : public torch::nn::Module {
     if (in_channels < 1)
       throw UsageError("ResNet(in_channels): in_channels must be >= 1, not " + std::to_string(in_channels));
     conv1_ = register_module("conv1", detail::conv_plain(in_channels, 64, 7, 2, 3));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(64));
+    bn1_ = register_module("bn1", SyncableBatchNorm2d(64));
     std::int64_t in = 64;
     for (std::size_t s = 0; s < 4; ++s) {
       const std::int64_t width = 64 << s;
@@ -111,7 +112,7 @@ class ResNetImpl : public torch::nn::Module {
  private:
   std::int64_t in_channels_, feature_width_;
   torch::nn::Conv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  SyncableBatchNorm2d bn1_{nullptr};
   std::vector<ResNetBlock> blocks_;
 };
 TORCH_MODULE(ResNet);
