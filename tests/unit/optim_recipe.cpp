@@ -371,7 +371,7 @@ TEST_CASE("Trainer runs the recipe: a frozen first phase, then per-epoch lrs res
   std::ifstream csv(dir / "metrics.csv");
   std::string header, line;
   std::getline(csv, header);
-  CHECK_THAT(header, Contains("lr_group0,lr_group1"));
+  CHECK_THAT(header, Contains("val_macro_f1,lr_backbone,lr_head,"));
   std::vector<std::vector<std::string>> rows;
   while (std::getline(csv, line)) {
     std::vector<std::string> cells;
@@ -380,12 +380,12 @@ TEST_CASE("Trainer runs the recipe: a frozen first phase, then per-epoch lrs res
     rows.push_back(cells);
   }
   REQUIRE(rows.size() == 3);
-  // Columns 5 and 6: the backbone's and the head's lr. Epoch 1 at the base; the schedule restarts
+  // Columns 7 and 8: the backbone's and the head's lr. Epoch 1 at the base; the schedule restarts
   // with phase 2 at epoch 2, then halves.
-  CHECK(std::stod(rows[0][5]) == Approx(1e-2));
-  CHECK(std::stod(rows[1][5]) == Approx(1e-2));
-  CHECK(std::stod(rows[2][5]) == Approx(5e-3));
-  CHECK(std::stod(rows[2][6]) == Approx(5e-4));
+  CHECK(std::stod(rows[0][7]) == Approx(1e-2));
+  CHECK(std::stod(rows[1][7]) == Approx(1e-2));
+  CHECK(std::stod(rows[2][7]) == Approx(5e-3));
+  CHECK(std::stod(rows[2][8]) == Approx(5e-4));
   CHECK_THAT(three.describe_recipe(), Contains("frozen: backbone"));
   std::filesystem::remove_all(dir);
 }

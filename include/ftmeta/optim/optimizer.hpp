@@ -286,6 +286,22 @@ class RecipeRun {
   /// After each epoch's validation.
   void end_epoch(const Observed& observed) { advance(Unit::epoch, observed); }
 
+  /// One finished epoch as restore() replays it: its optimizer steps and what validation observed.
+  struct EpochTrace {
+    std::int64_t steps = 0;
+    Observed observed;
+  };
+  /// Puts a fresh run where an interrupted one stood after `done.size()` epochs (resuming from a
+  /// checkpoint): replays each epoch's begin_epoch, its steps and its end_epoch, so the phase, the
+  /// frozen parts, every schedule (ReduceLROnPlateau's memory too) and steps() are as they were.
+  void restore(std::int64_t total_epochs, std::int64_t steps_per_epoch, const std::vector<EpochTrace>& done) {
+    for (std::size_t e = 0; e < done.size(); ++e) {
+      begin_epoch(static_cast<std::int64_t>(e) + 1, total_epochs, steps_per_epoch);
+      for (std::int64_t s = 0; s < done[e].steps; ++s) after_step();
+      end_epoch(done[e].observed);
+    }
+  }
+
   /// The current lr of each param group.
   std::vector<double> lrs() const {
     std::vector<double> out;

@@ -27,6 +27,8 @@ struct CheckpointInfo {
   std::int64_t step = 0;                 ///< optimizer steps completed (schedules resume from it)
   std::int64_t phase = 0;                ///< the recipe phase the run was in
   std::string split_hash;                ///< hash of the class map and split manifest it was trained on
+  std::string history;                   ///< the run's per-epoch records so far (the trainer's text), for resuming
+  std::vector<torch::Tensor> extra;      ///< further state to resume with (the trainer's weight average)
 };
 
 namespace detail {
@@ -73,6 +75,9 @@ inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module
     archive.write("ftmeta.step", c10::IValue(info.step));
     archive.write("ftmeta.phase", c10::IValue(info.phase));
     archive.write("ftmeta.split_hash", c10::IValue(info.split_hash));
+    if (!info.history.empty()) archive.write("ftmeta.history", c10::IValue(info.history));
+    if (!info.extra.empty()) archive.write("ftmeta.extra_count", c10::IValue(static_cast<std::int64_t>(info.extra.size())));
+    for (std::size_t i = 0; i < info.extra.size(); ++i) archive.write("ftmeta.extra." + std::to_string(i), info.extra[i], /*is_buffer=*/true);
     if (optimizer) {
       torch::serialize::OutputArchive state;
       optimizer->save(state);
@@ -108,6 +113,12 @@ inline CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
   if (archive.try_read("ftmeta.step", v)) info.step = v.toInt();
   if (archive.try_read("ftmeta.phase", v)) info.phase = v.toInt();
   if (archive.try_read("ftmeta.split_hash", v)) info.split_hash = v.toStringRef();
+  if (archive.try_read("ftmeta.history", v)) info.history = v.toStringRef();
+  if (archive.try_read("ftmeta.extra_count", v))
+    for (std::int64_t i = 0, n = v.toInt(); i < n; ++i) {
+      torch::Tensor t;
+      if (archive.try_read("ftmeta.extra." + std::to_string(i), t, /*is_buffer=*/true)) info.extra.push_back(t);
+    }
   return info;
 }
 

@@ -37,10 +37,11 @@ inline void add_batch(ConfusionMatrix& m, const torch::Tensor& logits, const tor
   const auto k = std::min<std::int64_t>(5, cpu_logits.size(1));
   auto top = std::get<1>(cpu_logits.topk(k, 1)).contiguous();
   auto hits = top.eq(cpu_labels.unsqueeze(1));
-  auto pred = top.select(1, 0);
+  // Top-1 is argmax, as the loop counts it: topk may order tied logits differently.
+  auto pred = cpu_logits.argmax(1).contiguous();
   const auto* p = pred.data_ptr<std::int64_t>();
   const auto* l = cpu_labels.data_ptr<std::int64_t>();
-  auto any = hits.any(1).contiguous();
+  auto any = hits.any(1).logical_or(pred.eq(cpu_labels)).contiguous();
   const auto* h = any.data_ptr<bool>();
   for (std::int64_t i = 0; i < cpu_labels.size(0); ++i) m.add(l[i], p[i], h[i]);
 }
@@ -52,6 +53,7 @@ struct EpochReport {
   std::int64_t skipped = 0;  ///< unreadable training files skipped this epoch
   SplitReport val;
   std::vector<double> lrs;   ///< learning rate of each parameter group at the epoch's start
+  std::optional<SplitReport> ema_val;  ///< the weight average on validation, when one is kept
 };
 
 namespace detail {
@@ -79,9 +81,10 @@ inline std::string json_string(const std::string& s) {
 /// killed run leaves what it had; a resumed run appends (epochs already recorded are not repeated).
 class RunReport {
  public:
+  /// `ema`: the epochs carry ema_val, recorded as the ema_val_loss and ema_val_acc columns.
   RunReport(std::filesystem::path out_dir, std::vector<std::string> class_names, std::vector<std::string> group_names,
-            bool resume = false)
-      : dir_(std::move(out_dir)), classes_(std::move(class_names)), groups_(std::move(group_names)) {
+            bool resume = false, bool ema = false)
+      : dir_(std::move(out_dir)), classes_(std::move(class_names)), groups_(std::move(group_names)), ema_(ema) {
     std::filesystem::create_directories(dir_);
     const bool append = resume && std::filesystem::exists(dir_ / "metrics.csv");
     csv_.open(dir_ / "metrics.csv", append ? std::ios::app : std::ios::trunc);
@@ -90,13 +93,16 @@ class RunReport {
     if (!append) {
       csv_ << "epoch,train_loss,train_acc,val_loss,val_acc,val_top5,val_macro_f1";
       for (auto& g : groups_) csv_ << ",lr_" << g;
-      csv_ << ",train_seconds,train_images_per_s,skipped\n";
+      csv_ << ",train_seconds,train_images_per_s,skipped" << (ema_ ? ",ema_val_loss,ema_val_acc" : "") << "\n";
     }
     tb_ = std::make_unique<TensorBoardWriter>(dir_ / "tensorboard");
   }
 
   const std::filesystem::path& dir() const { return dir_; }
   const std::vector<EpochReport>& epochs() const { return epochs_; }
+  /// The epochs a resumed run recorded before (their lines are already in the files): the curves
+  /// are drawn over them too.
+  void restore(std::vector<EpochReport> earlier) { epochs_ = std::move(earlier); }
 
   /// Records one epoch in CSV, JSON lines and TensorBoard, and redraws the curves.
   void epoch(const EpochReport& r) {
@@ -107,8 +113,12 @@ class RunReport {
          << detail::json_number(v.confusion.top5_accuracy()) << ',' << detail::json_number(v.confusion.macro_f1());
     for (double lr : r.lrs) csv_ << ',' << detail::json_number(lr);
     csv_ << ',' << detail::json_number(r.train_seconds) << ',' << detail::json_number(r.train_images_per_second) << ','
-         << r.skipped << '\n'
-         << std::flush;
+         << r.skipped;
+    if (ema_) {
+      const auto* e = r.ema_val ? &*r.ema_val : nullptr;
+      csv_ << ',' << (e ? detail::json_number(e->loss) : "") << ',' << (e ? detail::json_number(e->accuracy()) : "");
+    }
+    csv_ << '\n' << std::flush;
 
     std::string j = "{\"epoch\": " + std::to_string(r.epoch) + ", \"train_loss\": " + detail::json_number(r.train_loss) +
                     ", \"train_acc\": " + detail::json_number(r.train_accuracy) + ", \"val_loss\": " + detail::json_number(v.loss) +
@@ -117,7 +127,10 @@ class RunReport {
                     ", \"lr\": {";
     for (std::size_t g = 0; g < r.lrs.size(); ++g)
       j += (g ? ", " : "") + detail::json_string(g < groups_.size() ? groups_[g] : std::to_string(g)) + ": " + detail::json_number(r.lrs[g]);
-    j += "}, \"train_seconds\": " + detail::json_number(r.train_seconds) + ", \"skipped\": " + std::to_string(r.skipped) + "}";
+    j += "}, \"train_seconds\": " + detail::json_number(r.train_seconds) + ", \"skipped\": " + std::to_string(r.skipped);
+    if (r.ema_val)
+      j += ", \"ema_val_loss\": " + detail::json_number(r.ema_val->loss) + ", \"ema_val_acc\": " + detail::json_number(r.ema_val->accuracy());
+    j += "}";
     jsonl_ << j << '\n' << std::flush;
 
     tb_->scalar("train/loss", r.train_loss, r.epoch);
@@ -125,6 +138,10 @@ class RunReport {
     tb_->scalar("val/loss", v.loss, r.epoch);
     tb_->scalar("val/accuracy", v.accuracy(), r.epoch);
     tb_->scalar("val/top5", v.confusion.top5_accuracy(), r.epoch);
+    if (r.ema_val) {
+      tb_->scalar("ema_val/loss", r.ema_val->loss, r.epoch);
+      tb_->scalar("ema_val/accuracy", r.ema_val->accuracy(), r.epoch);
+    }
     for (std::size_t g = 0; g < r.lrs.size(); ++g)
       tb_->scalar("lr/" + (g < groups_.size() ? groups_[g] : std::to_string(g)), r.lrs[g], r.epoch);
     tb_->flush();
@@ -170,6 +187,7 @@ class RunReport {
 
   std::filesystem::path dir_;
   std::vector<std::string> classes_, groups_;
+  bool ema_ = false;
   std::ofstream csv_, jsonl_;
   std::unique_ptr<TensorBoardWriter> tb_;
   std::vector<EpochReport> epochs_;
