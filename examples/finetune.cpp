@@ -26,6 +26,7 @@ const std::vector<ftmeta::util::Flag> flags = {
     {"workers", true, "decoding threads of the loaders (default 1)"},
     {"image-size", true, "input side: 64, 128 or 224 (default 64)"},
     {"per-class", true, "Fashion-MNIST only: images per class exported for training (default 1000; 0 = all 6000)"},
+    {"test-per-class", true, "Fashion-MNIST only: test images per class (default: as --per-class, at most 1000; 0 = all 1000)"},
     {"fashion-mnist", true, "folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)"},
     {"no-pretrained", false, "start the backbone from random weights (training from scratch)"},
     {"resume", false, "continue the run in --out from its last.pt (weights, optimizer, schedules, epoch, history)"},
@@ -173,6 +174,7 @@ int run(int argc, char** argv) {
     root = out / "fashion-mnist";
     data::ExportOptions options;
     if (per_class > 0) options.limit_per_class = per_class;
+    if (args.has("test-per-class")) options.test_limit_per_class = args.get_int("test-per-class", 0, 0, 1000);
     say << "exporting Fashion-MNIST from " << src << " to " << root << " as an ImageFolder tree" << std::endl;
     auto result = data::export_fashion_mnist(src, root, options);
     say << (result.written ? "  wrote " + std::to_string(result.images) + " PNG files" : std::string("  already there"))

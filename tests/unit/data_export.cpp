@@ -132,6 +132,22 @@ TEST_CASE("data: export_fashion_mnist refuses foreign folders and bad options", 
   CHECK_THROWS_WITH(export_fashion_mnist(tmp.path / "no_source", tmp.path / "x"), Contains("no_source"));
 }
 
+TEST_CASE("data: export_fashion_mnist limits the test split on its own when asked", "[data][export]") {
+  TempDir tmp;
+  const auto dst = tmp.path / "fm";
+  // few-shot training, a larger test set; re-asking with another test limit re-exports
+  const auto r = export_fashion_mnist(fashion_mnist_dir(), dst, {.limit_per_class = 1, .test_limit_per_class = 3});
+  CHECK(r.written);
+  CHECK(r.images == 10 * 1 + 10 * 3);
+  CHECK(scan_image_folder(dst / "train").samples.size() == 10);
+  CHECK(scan_image_folder(dst / "test").samples.size() == 30);
+  CHECK_FALSE(export_fashion_mnist(fashion_mnist_dir(), dst, {.limit_per_class = 1, .test_limit_per_class = 3}).written);
+  const auto again = export_fashion_mnist(fashion_mnist_dir(), dst, {.limit_per_class = 1, .test_limit_per_class = 2});
+  CHECK(again.written);
+  CHECK(scan_image_folder(dst / "test").samples.size() == 20);
+  CHECK_THROWS_AS(export_fashion_mnist(fashion_mnist_dir(), tmp.path / "x", {.test_limit_per_class = -1}), ftmeta::UsageError);
+}
+
 TEST_CASE("data: InMemorySource gives the pixels of the exported PNGs", "[data][sources]") {
   TempDir tmp;
   export_fashion_mnist(fashion_mnist_dir(), tmp.path, {.limit_per_class = 1, .splits = {"test"}});

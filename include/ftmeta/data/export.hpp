@@ -23,6 +23,9 @@ namespace ftmeta::data {
 struct ExportOptions {
   /// Only the first N images of each class (in IDX file order); all when empty.
   std::optional<std::int64_t> limit_per_class{};
+  /// The test split's own limit per class, when set (0: all of them); empty: limit_per_class.
+  /// Few-shot training is still tested on the whole test set with `.test_limit_per_class = 0`.
+  std::optional<std::int64_t> test_limit_per_class{};
   /// The parts to write: "train" and/or "test".
   std::vector<std::string> splits = {"train", "test"};
 };
@@ -58,6 +61,8 @@ inline ExportResult export_fashion_mnist(const std::filesystem::path& src_dir, c
       throw UsageError("export_fashion_mnist: split '" + s + "' is not \"train\" or \"test\"");
   if (options.limit_per_class && *options.limit_per_class < 1)
     throw UsageError("export_fashion_mnist: limit_per_class must be at least 1 (or left empty for all)");
+  if (options.test_limit_per_class && *options.test_limit_per_class < 0)
+    throw UsageError("export_fashion_mnist: test_limit_per_class must be at least 0 (0: all)");
 
   // The record's first part identifies the export; it is known before reading any image.
   std::error_code ec;
@@ -73,6 +78,7 @@ inline ExportResult export_fashion_mnist(const std::filesystem::path& src_dir, c
     }
   }
   key += "limit_per_class " + (options.limit_per_class ? std::to_string(*options.limit_per_class) : "all") + "\n";
+  if (options.test_limit_per_class) key += "test_limit_per_class " + std::to_string(*options.test_limit_per_class) + "\n";
   key += "splits";
   for (const auto& s : options.splits) key += " " + s;
   key += "\n";
@@ -108,11 +114,13 @@ inline ExportResult export_fashion_mnist(const std::filesystem::path& src_dir, c
       fs::create_directories(staging / s / n, ec);
       if (ec) throw FileError("export_fashion_mnist: cannot create '" + (staging / s / n).string() + "': " + ec.message());
     }
+    std::int64_t limit = options.limit_per_class.value_or(-1);  // -1: all
+    if (s == "test" && options.test_limit_per_class) limit = *options.test_limit_per_class == 0 ? -1 : *options.test_limit_per_class;
     std::vector<std::int64_t> taken(names.size(), 0);
     std::int64_t written = 0;
     for (std::int64_t i = 0; i < part.images.count; ++i) {
       const auto label = part.labels[static_cast<std::size_t>(i)];
-      if (options.limit_per_class && taken[label] >= *options.limit_per_class) continue;
+      if (limit >= 0 && taken[label] >= limit) continue;
       ++taken[label];
       char file[32];
       std::snprintf(file, sizeof file, "%05lld.png", static_cast<long long>(i));
