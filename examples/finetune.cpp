@@ -24,6 +24,7 @@ const std::vector<ftmeta::util::Flag> flags = {
     {"seed", true, "seed of the split, the shuffling, the augmentation and the head's init (default 0)"},
     {"batch-size", true, "global batch size, divided among the ranks of a distributed run (default 64)"},
     {"workers", true, "decoding threads of the loaders (default 1)"},
+    {"recipe", true, "blog (the blog's recipe, the default) or tuned (one-cycle lr, weight decay, milder crops: for long runs)"},
     {"image-size", true, "input side: 64, 128 or 224 (default 64)"},
     {"per-class", true, "Fashion-MNIST only: images per class exported for training (default 1000; 0 = all 6000)"},
     {"test-per-class", true, "Fashion-MNIST only: test images per class (default: as --per-class, at most 1000; 0 = all 1000)"},
@@ -185,8 +186,10 @@ int run(int argc, char** argv) {
   say << "data " << root << ": " << splits.classes.size() << " classes, " << splits.train.size() << " train / "
             << splits.val.size() << " val / " << splits.test.size() << " test images" << std::endl;
 
-  return example::with_image_size(image_size, [&]<int Size>() {
-    using Trainer = ftmeta::train::Trainer<example::Net, example::Recipe>;
+  const auto recipe = args.get("recipe", "blog");
+  return example::with_image_size(image_size, [&]<int Size>() { return example::with_recipe(recipe, [&]<class R>() {
+    using Trainer = ftmeta::train::Trainer<example::Net, typename R::Optimizer>;
+    using TrainAug = typename R::template Train<Size>;
     ftmeta::train::TrainOptions options;
     options.epochs = epochs;
     options.device = device;
@@ -208,8 +211,8 @@ int run(int argc, char** argv) {
     // Distributed: the Trainer broadcasts rank 0's weights, averages gradients (GradientSync) and
     // sums the metrics; --sync-bn synchronizes the model's BatchNorm layers before fit().
     options.group = group;
-    say << "model: " << Trainer::model_name() << "\nrecipe: " << example::Recipe::describe() << "\ntrain: "
-              << example::TrainAug<Size>::describe() << "\ndevice: " << device << ", " << epochs << " epoch(s), batch "
+    say << "model: " << Trainer::model_name() << "\nrecipe: " << R::name << ": " << R::Optimizer::describe() << "\ntrain: "
+              << TrainAug::describe() << "\ndevice: " << device << ", " << epochs << " epoch(s), batch "
               << global_batch << (world > 1 ? " (" + std::to_string(batch_size) + " on each of " + std::to_string(world) + " ranks)" : "")
               << std::endl;
     // [train]
@@ -221,7 +224,7 @@ int run(int argc, char** argv) {
       train_opts.sampler = data::DistributedSampler{.rank = group->rank(), .world_size = world, .shuffle = true, .drop_last = true};
       eval_opts.sampler = eval_shard(group->rank(), world);
     }
-    auto train = loader_for<example::TrainAug<Size>>(splits.train, train_opts);
+    auto train = loader_for<TrainAug>(splits.train, train_opts);
     auto val = loader_for<example::EvalAug<Size>>(splits.val, eval_opts);
     if (args.has("resume")) {
       if (!fs::exists(out / "last.pt")) throw ftmeta::UsageError("--resume: " + (out / "last.pt").string() + " does not exist");
@@ -250,7 +253,7 @@ int run(int argc, char** argv) {
     say << "checkpoint: " << (out / "best.pt").string() << "\nmetrics: " << (out / "metrics.csv").string() << "\ntotal time "
               << std::setprecision(1) << seconds << " s" << std::endl;
     return 0;
-  });
+  }); });
 }
 
 }  // namespace
