@@ -7,6 +7,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,22 @@ class GradScaler {
   }
 
   double get_scale() const { return enabled_ ? scale_.item<double>() : 1.0; }
+
+  /// What a resumed run needs to continue exactly: the scale and the count of clean steps since it
+  /// last changed (on the CPU, as a checkpoint stores them). Empty when disabled.
+  std::vector<torch::Tensor> state() const {
+    if (!enabled_) return {};
+    return {scale_.detach().cpu().clone(), growth_tracker_.detach().cpu().clone()};
+  }
+  /// Restores what state() gave; a disabled scaler ignores it.
+  void load_state(const std::vector<torch::Tensor>& s) {
+    if (!enabled_) return;
+    if (s.size() != 2 || s[0].numel() != 1 || s[1].numel() != 1)
+      throw std::invalid_argument("GradScaler::load_state: expected the scale and the growth tracker, one value each");
+    scale_.copy_(s[0].to(scale_.dtype()));
+    growth_tracker_.copy_(s[1].to(growth_tracker_.dtype()));
+    unscaled_ = false;
+  }
 
  private:
   bool enabled_;

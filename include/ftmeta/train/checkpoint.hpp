@@ -29,6 +29,7 @@ struct CheckpointInfo {
   std::string split_hash;                ///< hash of the class map and split manifest it was trained on
   std::string history;                   ///< the run's per-epoch records so far (the trainer's text), for resuming
   std::vector<torch::Tensor> extra;      ///< further state to resume with (the trainer's weight average)
+  std::vector<torch::Tensor> scaler;     ///< the fp16 loss scaler's scale and growth tracker (GradScaler::state)
 };
 
 namespace detail {
@@ -78,6 +79,10 @@ inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module
     if (!info.history.empty()) archive.write("ftmeta.history", c10::IValue(info.history));
     if (!info.extra.empty()) archive.write("ftmeta.extra_count", c10::IValue(static_cast<std::int64_t>(info.extra.size())));
     for (std::size_t i = 0; i < info.extra.size(); ++i) archive.write("ftmeta.extra." + std::to_string(i), info.extra[i], /*is_buffer=*/true);
+    if (info.scaler.size() == 2) {
+      archive.write("ftmeta.scaler.scale", info.scaler[0], /*is_buffer=*/true);
+      archive.write("ftmeta.scaler.growth_tracker", info.scaler[1], /*is_buffer=*/true);
+    }
     if (optimizer) {
       torch::serialize::OutputArchive state;
       optimizer->save(state);
@@ -119,6 +124,10 @@ inline CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
       torch::Tensor t;
       if (archive.try_read("ftmeta.extra." + std::to_string(i), t, /*is_buffer=*/true)) info.extra.push_back(t);
     }
+  torch::Tensor scale, tracker;
+  if (archive.try_read("ftmeta.scaler.scale", scale, /*is_buffer=*/true) &&
+      archive.try_read("ftmeta.scaler.growth_tracker", tracker, /*is_buffer=*/true))
+    info.scaler = {scale, tracker};
   return info;
 }
 

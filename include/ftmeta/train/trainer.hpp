@@ -260,6 +260,7 @@ class Trainer {
         for (std::size_t i = 0; i < shadow.size(); ++i) shadow[i].copy_(info.extra[i]);
       }
     }
+    if (scaler_ && !info.scaler.empty()) scaler_->load_state(info.scaler);  // else it starts afresh, as at step 0
     if (group()) group()->broadcast_module(*model_);
     restore_pending_ = true;
     resumed_ = true;
@@ -332,6 +333,7 @@ class Trainer {
     i.split_hash = options_.split_hash;
     i.history = detail::history_text(history_);
     if (ema_) i.extra = ema_->parameters();
+    if (scaler_) i.scaler = scaler_->state();
     return i;
   }
 
