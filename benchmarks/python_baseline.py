@@ -76,14 +76,14 @@ def stratified_val(targets, fraction, seed):
     return sorted(train), sorted(val)
 
 
-def run_epoch(model, loader, optimizer=None):
+def run_epoch(model, loader, optimizer=None, memory_format=torch.contiguous_format):
     training = optimizer is not None
     model.train(training)
     total, correct, loss_sum = 0, 0, 0.0
     t0 = time.time()
     with torch.set_grad_enabled(training):
         for images, labels in loader:
-            logits = model(images)
+            logits = model(images.contiguous(memory_format=memory_format))
             loss = F.cross_entropy(logits, labels)
             if training:
                 optimizer.zero_grad()
@@ -105,6 +105,7 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-pretrained", action="store_true")
+    ap.add_argument("--channels-last", action="store_true", help="NHWC weights and inputs (torch.channels_last)")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -132,20 +133,23 @@ def main():
         state = torch.load(lite0.weights_path(), map_location="cpu", weights_only=True)
         backbone.load_state_dict({k: v for k, v in state.items() if not k.startswith("_fc.")})
     model = Net(backbone, len(train_all.classes))
+    fmt = torch.channels_last if a.channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
     optimizer = torch.optim.SGD([{"params": model.features.parameters()},
                                  {"params": model.classifier.parameters(), "lr": 1e-3}], lr=1e-2, momentum=0.9)
     print(f"python baseline: torch {torch.__version__}, {len(train_idx)} train / {len(val_idx)} val / "
-          f"{len(test_set)} test, {torch.get_num_threads()} threads, {a.workers} workers", flush=True)
+          f"{len(test_set)} test, {torch.get_num_threads()} threads, {a.workers} workers, "
+          f"{'channels_last' if a.channels_last else 'contiguous (NCHW)'}", flush=True)
     best, best_state = -1.0, None
     for epoch in range(1, a.epochs + 1):
-        tl, ta, secs, n = run_epoch(model, train_loader, optimizer)
-        vl, va, _, _ = run_epoch(model, val_loader)
+        tl, ta, secs, n = run_epoch(model, train_loader, optimizer, fmt)
+        vl, va, _, _ = run_epoch(model, val_loader, memory_format=fmt)
         print(f"epoch {epoch}/{a.epochs}  train loss {tl:.4f} acc {ta:.4f}  val loss {vl:.4f} acc {va:.4f}  "
               f"{n / secs:.1f} img/s, {secs:.1f} s", flush=True)
         if va > best:
             best, best_state = va, {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
-    loss, acc, _, n = run_epoch(model, test_loader)
+    loss, acc, _, n = run_epoch(model, test_loader, memory_format=fmt)
     print(f"test accuracy: {acc:.4f} ({n} images, loss {loss:.4f})", flush=True)
 
 
