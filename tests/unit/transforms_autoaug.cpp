@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <support/npy.hpp>
+#include <support/photos.hpp>
 
 #include <array>
 #include <cmath>
@@ -18,17 +19,8 @@ namespace fs = std::filesystem;
 fs::path refs() { return ftmeta::test::refs_dir() / "autoaugment"; }
 
 constexpr int photo_count = 3;  // two photos and a square crop of the first
-cv::Mat photo(int k) {
-  const auto path = refs() / ("photo" + std::to_string(k) + ".png");
-  cv::Mat image = cv::imread(path.string(), cv::IMREAD_COLOR);
-  if (image.empty()) throw std::runtime_error("cannot read " + path.string() + " (did python_refs run?)");
-  return image;
-}
-// A BGR image as uint8 RGB CHW (the layout of the references).
-torch::Tensor chw(const cv::Mat& bgr) {
-  return torch::from_blob(bgr.data, {bgr.rows, bgr.cols, 3}, {int64_t(bgr.step[0]), 3, 1}, torch::kUInt8)
-      .permute({2, 0, 1}).flip({0}).contiguous();
-}
+cv::Mat photo(int k) { return ftmeta::test::ref_photo(refs(), k); }
+using ftmeta::test::chw;
 struct Case {
   AutoAugmentDraw draw;
   double magnitude = 0;

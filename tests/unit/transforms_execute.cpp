@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <support/npy.hpp>
+#include <support/photos.hpp>
 
 #include <string>
 #include <chrono>
@@ -29,16 +30,9 @@ struct AlwaysVFlip : Compose<RandomVerticalFlip<1.0>, ToTensor> {};
 struct NeverFlip : Compose<RandomHorizontalFlip<0.0>, RandomVerticalFlip<0.0>, ToTensor> {};
 
 fs::path refs() { return ftmeta::test::refs_dir() / "transforms"; }
+cv::Mat photo(int k) { return ftmeta::test::ref_photo(refs(), k); }
+torch::Tensor ref(int k, const std::string& what) { return ftmeta::test::ref_photo_array(refs(), k, what); }
 
-cv::Mat photo(int k) {
-  const auto path = refs() / ("photo" + std::to_string(k) + ".png");
-  cv::Mat image = cv::imread(path.string(), cv::IMREAD_COLOR);
-  if (image.empty()) throw std::runtime_error("cannot read " + path.string() + " (did python_refs run?)");
-  return image;
-}
-torch::Tensor ref(int k, const std::string& what) {
-  return ftmeta::test::load_npy(refs() / ("photo" + std::to_string(k) + "_" + what + ".npy"));
-}
 double max_abs(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <support/npy.hpp>
+#include <support/photos.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -18,28 +19,12 @@ namespace fs = std::filesystem;
 namespace fd = ftmeta::transforms::detail;
 
 fs::path refs() { return ftmeta::test::refs_dir() / "transforms_more"; }
+cv::Mat photo(int k) { return ftmeta::test::ref_photo(refs(), k); }
+torch::Tensor ref(int k, const std::string& what) { return ftmeta::test::ref_photo_array(refs(), k, what); }
+using ftmeta::test::column;
+using ftmeta::test::chw;
 
-cv::Mat photo(int k) {
-  const auto path = refs() / ("photo" + std::to_string(k) + ".png");
-  cv::Mat image = cv::imread(path.string(), cv::IMREAD_COLOR);
-  if (image.empty()) throw std::runtime_error("cannot read " + path.string() + " (did python_refs run?)");
-  return image;
-}
-torch::Tensor ref(int k, const std::string& what) {
-  return ftmeta::test::load_npy(refs() / ("photo" + std::to_string(k) + "_" + what + ".npy"));
-}
 torch::Tensor table(const std::string& name) { return ftmeta::test::load_npy(refs() / (name + ".npy")); }
-std::vector<double> column(const torch::Tensor& t, int c) {
-  const auto a = t.to(torch::kFloat64).contiguous();
-  std::vector<double> v(std::size_t(a.size(0)));
-  for (int64_t i = 0; i < a.size(0); ++i) v[std::size_t(i)] = a[i][c].item<double>();
-  return v;
-}
-// A BGR image as uint8 RGB CHW (the layout of the references).
-torch::Tensor chw(const cv::Mat& bgr) {
-  return torch::from_blob(bgr.data, {bgr.rows, bgr.cols, 3}, {int64_t(bgr.step[0]), 3, 1}, torch::kUInt8)
-      .permute({2, 0, 1}).flip({0}).contiguous();
-}
 // The fused kernel with a given geometric step and no photometric steps: uint8 RGB CHW.
 torch::Tensor fused(const cv::Mat& image, const GeomStep& step) {
   auto out = torch::empty({3, step.out.height, step.out.width}, torch::kUInt8);
