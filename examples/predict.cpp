@@ -1,5 +1,6 @@
-// examples/predict.cpp: prints IMAGE<TAB>CLASS_NAME<TAB>PROBABILITY for each image, with the class
-// names stored in the checkpoint that finetune wrote.
+// examples/predict.cpp: prints IMAGE<TAB>CLASS_NAME<TAB>PROBABILITY for each image (a folder given
+// stands for its images, sorted; --recursive walks its subfolders too), with the class names
+// stored in the checkpoint that finetune wrote.
 #include "recipe.hpp"
 
 #include <iomanip>
@@ -12,17 +13,19 @@ const std::vector<ftmeta::util::Flag> flags = {
     {"topk", true, "classes to print per image (default 1)"},
     {"device", true, "auto, cpu, cuda or cuda:N (default cpu)"},
     {"tta", false, "test-time augmentation: average the image and its horizontal flip"},
+    {"recursive", false, "a folder argument: also the images in its subfolders"},
+    {"exif-orientation", false, "turn images upright by their EXIF orientation tag (default: ignore it, as training does)"},
     {"help", false, "print this help"},
 };
 
 int run(int argc, char** argv) {
   ftmeta::util::Args args(argc, argv, flags);
   if (args.has("help")) {
-    std::cout << "usage: predict --checkpoint FILE IMAGE...\n" << args.help();
+    std::cout << "usage: predict --checkpoint FILE IMAGE_OR_FOLDER...\n" << args.help();
     return 0;
   }
   if (!args.has("checkpoint")) throw ftmeta::UsageError("--checkpoint FILE is required");
-  if (args.positional().empty()) throw ftmeta::UsageError("give at least one IMAGE");
+  if (args.positional().empty()) throw ftmeta::UsageError("give at least one IMAGE or FOLDER");
   const std::filesystem::path checkpoint = args.get("checkpoint");
   const auto topk = args.get_int("topk", 1, 1, 1000);
   const auto device = ftmeta::train::resolve_device(args.get("device", "cpu"));
@@ -33,8 +36,20 @@ int run(int argc, char** argv) {
     ftmeta::train::Predictor<example::Net, example::EvalAug<Size>> predictor(checkpoint, device);
     predictor.set_flip_tta(args.has("tta"));
     // [predict]
+    predictor.set_decode({.exif_orientation = args.has("exif-orientation")});
+    // A folder stands for its image files (sorted; with --recursive, those of its subfolders too).
+    std::vector<std::string> images;
+    for (const auto& arg : args.positional()) {
+      if (!std::filesystem::is_directory(arg)) {
+        images.push_back(arg);
+        continue;
+      }
+      const auto found = ftmeta::train::image_files_in(arg, args.has("recursive"));
+      if (found.empty()) std::cerr << "predict: warning: " << arg << ": no image files" << (args.has("recursive") ? "" : " (subfolders need --recursive)") << std::endl;
+      for (const auto& f : found) images.push_back(f.string());
+    }
     int failures = 0;
-    for (const auto& image : args.positional()) {
+    for (const auto& image : images) {
       try {
         for (const auto& p : predictor.predict_file(image, topk))
           std::cout << image << '\t' << p.class_name << '\t' << std::fixed << std::setprecision(4) << p.probability << '\n';

@@ -3,11 +3,12 @@
 
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/core/rng.hpp>
+#include <ftmeta/data/decode.hpp>
+#include <ftmeta/data/image_folder.hpp>
 #include <ftmeta/nn/model.hpp>
 #include <ftmeta/train/checkpoint.hpp>
 #include <ftmeta/transforms/execute.hpp>
 
-#include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -43,6 +44,10 @@ class Predictor {
 
   /// Test-time augmentation: also predict the horizontally flipped image and average the two.
   void set_flip_tta(bool on) { flip_tta_ = on; }
+  /// How predict_file decodes (data/decode.hpp's rule; EXIF orientation ignored by default, as in
+  /// training): give it the training loader's LoaderOptions::decode so both see the same pixels.
+  void set_decode(const data::DecodeOptions& options) { decode_ = options; }
+  const data::DecodeOptions& decode_options() const { return decode_; }
 
   /// Class probabilities [classes] of a decoded image (8-bit gray, BGR or BGRA, as cv::imread gives).
   torch::Tensor probabilities(const cv::Mat& image) {
@@ -67,13 +72,11 @@ class Predictor {
     return out;
   }
 
-  /// Reads and predicts an image file; FileError naming the file if it cannot be decoded.
+  /// Reads and predicts an image file, decoded by the loader's rule (data::decode_file); FileError
+  /// naming the file if it cannot be read or decoded.
   std::vector<Prediction> predict_file(const std::filesystem::path& path, std::int64_t k = 1) {
     if (!std::filesystem::is_regular_file(path)) throw FileError(path.string() + ": no such file");
-    // IMREAD_COLOR: gray replicated, alpha dropped, 16-bit scaled: PIL's convert("RGB") as torchvision loads.
-    cv::Mat image = cv::imread(path.string(), cv::IMREAD_COLOR);
-    if (image.empty()) throw FileError(path.string() + ": not a readable image");
-    return predict(image, k);
+    return predict(data::read_image(path, decode_), k);
   }
 
  private:
@@ -81,6 +84,31 @@ class Predictor {
   nn::Classifier<Spec> model_;
   torch::Device device_;
   bool flip_tta_ = false;
+  data::DecodeOptions decode_{};
 };
+
+/// The image files (data::has_image_extension) directly in `dir`, or anywhere below it with
+/// `recursive`, in sorted order (std::filesystem::path order: folder by folder, names compared byte-wise); FileError
+/// naming `dir` when it is not a readable folder.
+inline std::vector<std::filesystem::path> image_files_in(const std::filesystem::path& dir, bool recursive = false) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw FileError(dir.string() + ": not a folder");
+  std::vector<fs::path> out;
+  auto keep = [&](const fs::directory_entry& e) {
+    std::error_code fe;
+    if (e.is_regular_file(fe) && data::has_image_extension(e.path())) out.push_back(e.path());
+  };
+  if (recursive) {
+    fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
+    for (; !ec && it != end; it.increment(ec)) keep(*it);
+  } else {
+    fs::directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) keep(*it);
+  }
+  if (ec) throw FileError(dir.string() + ": cannot list: " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 }  // namespace ftmeta::train
