@@ -1,16 +1,20 @@
-// ftmeta/train/checkpoint.hpp: checkpoints written atomically, carrying the class map and the
-// model's description, so prediction answers with folder names and refuses a different model.
+// ftmeta/train/checkpoint.hpp: checkpoints written atomically with a checksum of their contents
+// (verified on load), carrying the class map and the model's description, so prediction answers
+// with folder names, refuses a different model, and a damaged file is named, never half-loaded.
 #pragma once
 
 #include <ftmeta/core/error.hpp>
+#include <ftmeta/util/atomic_file.hpp>
 
 #include <torch/torch.h>
-
-#include <fcntl.h>
-#include <unistd.h>
+#include <zlib.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -48,23 +52,59 @@ inline std::vector<std::string> split_lines(const std::string& s) {
     }
   return v;
 }
-/// Flushes a written file to disk before it is renamed into place.
-inline void fsync_path(const std::filesystem::path& p) {
-  const int fd = ::open(p.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+// The checksum: a CRC-32 of the whole archive (with an empty zip comment), kept as the zip's
+// comment "ftmeta-crc32 XXXXXXXX". Zip readers (torch.load, LibTorch) ignore the comment; a file
+// cut short loses it along with the zip directory, a flipped byte changes the CRC.
+inline constexpr std::size_t checksum_comment_size = 21;
+inline std::uint32_t crc32_of(const char* data, std::size_t n, std::uint32_t crc = 0) {
+  return static_cast<std::uint32_t>(::crc32_z(crc, reinterpret_cast<const Bytef*>(data), n));
+}
+// Adds the checksum comment to a zip archive that ends with an end-of-central-directory record
+// without a comment (as torch's writer leaves it). False when it does not.
+inline bool add_checksum(std::string& zip) {
+  const std::size_t n = zip.size();
+  if (n < 22 || zip.compare(n - 22, 4, "PK\x05\x06") != 0 || zip[n - 2] != 0 || zip[n - 1] != 0) return false;
+  char comment[checksum_comment_size + 1];
+  std::snprintf(comment, sizeof comment, "ftmeta-crc32 %08x", crc32_of(zip.data(), n));
+  zip[n - 2] = static_cast<char>(checksum_comment_size);
+  zip.append(comment, checksum_comment_size);
+  return true;
+}
+// "" when `bytes` carry a matching checksum; "unchecked" when they carry none (a checkpoint
+// of ftmeta 0.1, or not from ftmeta); else what is wrong (a mismatch, a file cut short).
+inline std::string check_checksum(const std::string& bytes) {
+  const std::size_t n = bytes.size(), c = checksum_comment_size;
+  // the end-of-central-directory record: the last "PK\5\6" within reach of a zip comment
+  std::size_t eocd = std::string::npos;
+  for (std::size_t at = n >= 22 ? n - 22 + 1 : 0; at-- > 0 && n - at <= 22 + 0xffff;)
+    if (bytes.compare(at, 4, "PK\x05\x06") == 0) {
+      eocd = at;
+      break;
+    }
+  if (eocd == std::string::npos) return "unchecked";
+  const std::size_t comment = static_cast<unsigned char>(bytes[eocd + 20]) | static_cast<unsigned char>(bytes[eocd + 21]) << 8;
+  if (eocd + 22 + comment > n)
+    return "cut short: its last " + std::to_string(eocd + 22 + comment - n) + " byte(s) are missing";
+  if (comment != c || eocd + 22 + c != n || bytes.compare(n - c, 13, "ftmeta-crc32 ") != 0) return "unchecked";
+  const auto want = static_cast<std::uint32_t>(std::strtoul(bytes.substr(n - c + 13, 8).c_str(), nullptr, 16));
+  static constexpr char zero[2] = {0, 0};
+  const std::uint32_t got = crc32_of(zero, 2, crc32_of(bytes.data(), n - c - 2));
+  if (got == want) return "";
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "checksum mismatch: the contents give %08x, the file records %08x", got, want);
+  return buf;
 }
 }  // namespace detail
 
 /// Writes the module's parameters and buffers with `info` (and the optimizer's state, when given) to
-/// `path` atomically: a temporary file in the same folder, flushed, then renamed over `path`. A
-/// crash leaves the old file or the new one, never a half-written one.
+/// `path` atomically, with a checksum of the contents (verified by every reader here): a temporary
+/// file in the same folder, flushed, then renamed over `path`. A crash or a full disk leaves the
+/// old file or the new one, never a half-written one (FileError "ftmeta: cannot write checkpoint
+/// PATH: REASON"). With `keep_previous`, the checkpoint `path` held before stays as
+/// util::previous_version_path(path) (last.pt -> last.prev.pt), the fallback if `path` is damaged.
 inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& module, const CheckpointInfo& info,
-                            torch::optim::Optimizer* optimizer = nullptr) {
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  const auto tmp = path.string() + ".tmp" + std::to_string(::getpid());
+                            torch::optim::Optimizer* optimizer = nullptr, bool keep_previous = false) {
+  std::string bytes;
   try {
     torch::serialize::OutputArchive archive;
     module.save(archive);
@@ -88,25 +128,65 @@ inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module
       optimizer->save(state);
       archive.write("ftmeta.optimizer", state);
     }
-    archive.save_to(tmp);
-    detail::fsync_path(tmp);
-    std::filesystem::rename(tmp, path);
+    std::ostringstream out;
+    archive.save_to(out);
+    bytes = std::move(out).str();
   } catch (const std::exception& e) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw FileError("ftmeta: cannot write checkpoint " + path.string() + ": " + e.what());
+    throw FileError("ftmeta: cannot write checkpoint " + path.string() + ": " + std::string(e.what()).substr(0, 200));
+  }
+  if (!detail::add_checksum(bytes))
+    throw FileError("ftmeta: cannot write checkpoint " + path.string() + ": the archive does not end as a zip file should");
+  try {
+    util::write_file_atomically(path, bytes, keep_previous);
+  } catch (const FileError& e) {
+    std::string what = e.what();  // "cannot write PATH: REASON"
+    throw FileError("ftmeta: cannot write checkpoint " + what.substr(std::string("cannot write ").size()));
   }
 }
 
-/// Reads only the info of a checkpoint (to build the right model before loading the weights).
-inline CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
+namespace detail {
+inline std::string epoch_of(const std::filesystem::path& path);
+// The archive of a checkpoint, its checksum verified first. A damaged file (cut short, a flipped
+// byte, not a checkpoint at all) is a FileError naming it and, when its predecessor (last.prev.pt)
+// is there, naming that too and whether it is intact.
+inline void load_verified(const std::filesystem::path& path, torch::serialize::InputArchive& archive, bool hint = true) {
   if (!std::filesystem::is_regular_file(path)) throw FileError("ftmeta: checkpoint " + path.string() + " does not exist");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path.string());
-  } catch (const std::exception& e) {
-    throw FileError("ftmeta: " + path.string() + " is not a readable ftmeta checkpoint: " + std::string(e.what()).substr(0, 200));
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw FileError("ftmeta: cannot read checkpoint " + path.string());
+    std::ostringstream s;
+    s << in.rdbuf();
+    bytes = std::move(s).str();
   }
+  auto damaged = [&](const std::string& why) {
+    std::string msg = "ftmeta: checkpoint " + path.string() + " is damaged (" + why + ")";
+    const auto prev = util::previous_version_path(path);
+    if (hint && std::filesystem::exists(prev)) {
+      const auto epoch = epoch_of(prev);
+      msg += epoch.empty() ? "; its predecessor " + prev.string() + " is damaged too"
+                           : "; the previous checkpoint " + prev.string() + " (epoch " + epoch + ") is intact: copy it to " +
+                                 path.string() + " to continue from it";
+    }
+    return FileError(msg);
+  };
+  const auto check = check_checksum(bytes);
+  if (!check.empty() && check != "unchecked") throw damaged(check);
+  try {
+    archive.load_from(bytes.data(), bytes.size());
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, std::min(what.find('\n'), std::size_t{160}));
+    throw damaged(bytes.empty() ? "empty file" : "truncated, or not a checkpoint: " + what);
+  }
+}
+}  // namespace detail
+
+/// Reads only the info of a checkpoint (to build the right model before loading the weights).
+/// FileError naming the file when it is damaged (checksum, truncation), see detail::load_verified.
+inline CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
+  torch::serialize::InputArchive archive;
+  detail::load_verified(path, archive);
   CheckpointInfo info;
   c10::IValue v;
   if (!archive.try_read("ftmeta.class_names", v)) throw FileError("ftmeta: " + path.string() + " has no class map (not an ftmeta checkpoint)");
@@ -137,7 +217,7 @@ inline CheckpointInfo load_checkpoint(const std::filesystem::path& path, torch::
   if (!expected_model.empty() && info.model != expected_model)
     throw FileError("ftmeta: checkpoint " + path.string() + " was written for model '" + info.model + "', not '" + expected_model + "'");
   torch::serialize::InputArchive archive;
-  archive.load_from(path.string());
+  detail::load_verified(path, archive);
   try {
     module.load(archive);
   } catch (const std::exception& e) {
@@ -150,7 +230,7 @@ inline CheckpointInfo load_checkpoint(const std::filesystem::path& path, torch::
 /// one. Returns false when the checkpoint holds none; FileError when it does not fit the optimizer.
 inline bool load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer) {
   torch::serialize::InputArchive archive, state;
-  archive.load_from(path.string());
+  detail::load_verified(path, archive);
   if (!archive.try_read("ftmeta.optimizer", state)) return false;
   try {
     optimizer.load(state);
@@ -160,5 +240,19 @@ inline bool load_optimizer_state(const std::filesystem::path& path, torch::optim
   }
   return true;
 }
+
+namespace detail {
+// The epoch a checkpoint records, "" when it cannot be read (for load_verified's hint).
+inline std::string epoch_of(const std::filesystem::path& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    load_verified(path, archive, false);
+    c10::IValue v;
+    return archive.try_read("ftmeta.epoch", v) ? std::to_string(v.toInt()) : std::string("?");
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+}  // namespace detail
 
 }  // namespace ftmeta::train

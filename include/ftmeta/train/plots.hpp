@@ -4,6 +4,7 @@
 
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/train/metrics.hpp>
+#include <ftmeta/util/atomic_file.hpp>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ftmeta::train {
@@ -49,7 +51,13 @@ inline const cv::Scalar& palette(std::size_t i) {
 }
 inline void write_png(const std::filesystem::path& path, const cv::Mat& img) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  if (!cv::imwrite(path.string(), img)) throw FileError("ftmeta: cannot write plot " + path.string());
+  std::vector<std::uint8_t> png;
+  if (!cv::imencode(".png", img, png)) throw FileError("ftmeta: cannot write plot " + path.string() + ": PNG encoding failed");
+  try {  // whole or not at all: a full disk leaves the previous plot
+    util::write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+  } catch (const FileError& e) {
+    throw FileError(std::string("ftmeta: plot: ") + e.what());
+  }
 }
 }  // namespace detail
 

@@ -6,6 +6,7 @@
 #include <ftmeta/train/metrics.hpp>
 #include <ftmeta/train/plots.hpp>
 #include <ftmeta/train/tensorboard.hpp>
+#include <ftmeta/util/atomic_file.hpp>
 
 #include <torch/torch.h>
 
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -79,6 +81,8 @@ inline std::string json_string(const std::string& s) {
 
 /// Writes a run's records into `out_dir`. Every file is appended or rewritten as the run goes, so a
 /// killed run leaves what it had; a resumed run appends (epochs already recorded are not repeated).
+/// Each line is appended whole (util::AppendFile) and every other file is replaced atomically, so a
+/// full disk stops the run with FileError "cannot write PATH: REASON" and leaves no half-written file.
 class RunReport {
  public:
   /// `ema`: the epochs carry ema_val, recorded as the ema_val_loss and ema_val_acc columns.
@@ -87,14 +91,15 @@ class RunReport {
       : dir_(std::move(out_dir)), classes_(std::move(class_names)), groups_(std::move(group_names)), ema_(ema) {
     std::filesystem::create_directories(dir_);
     const bool append = resume && std::filesystem::exists(dir_ / "metrics.csv");
-    csv_.open(dir_ / "metrics.csv", append ? std::ios::app : std::ios::trunc);
-    jsonl_.open(dir_ / "metrics.jsonl", append ? std::ios::app : std::ios::trunc);
-    if (!csv_ || !jsonl_) throw FileError("ftmeta: cannot write metrics into " + dir_.string());
     if (!append) {
-      csv_ << "epoch,train_loss,train_acc,val_loss,val_acc,val_top5,val_macro_f1";
-      for (auto& g : groups_) csv_ << ",lr_" << g;
-      csv_ << ",train_seconds,train_images_per_s,skipped" << (ema_ ? ",ema_val_loss,ema_val_acc" : "") << "\n";
+      std::string header = "epoch,train_loss,train_acc,val_loss,val_acc,val_top5,val_macro_f1";
+      for (auto& g : groups_) header += ",lr_" + g;
+      header += std::string(",train_seconds,train_images_per_s,skipped") + (ema_ ? ",ema_val_loss,ema_val_acc" : "") + "\n";
+      util::write_file_atomically(dir_ / "metrics.csv", header);
+      util::write_file_atomically(dir_ / "metrics.jsonl", "");
     }
+    csv_.open(dir_ / "metrics.csv");
+    jsonl_.open(dir_ / "metrics.jsonl");
     tb_ = std::make_unique<TensorBoardWriter>(dir_ / "tensorboard");
   }
 
@@ -108,17 +113,19 @@ class RunReport {
   void epoch(const EpochReport& r) {
     epochs_.push_back(r);
     const auto& v = r.val;
-    csv_ << r.epoch << ',' << detail::json_number(r.train_loss) << ',' << detail::json_number(r.train_accuracy) << ','
+    std::ostringstream csv;
+    csv << r.epoch << ',' << detail::json_number(r.train_loss) << ',' << detail::json_number(r.train_accuracy) << ','
          << detail::json_number(v.loss) << ',' << detail::json_number(v.accuracy()) << ','
          << detail::json_number(v.confusion.top5_accuracy()) << ',' << detail::json_number(v.confusion.macro_f1());
-    for (double lr : r.lrs) csv_ << ',' << detail::json_number(lr);
-    csv_ << ',' << detail::json_number(r.train_seconds) << ',' << detail::json_number(r.train_images_per_second) << ','
+    for (double lr : r.lrs) csv << ',' << detail::json_number(lr);
+    csv << ',' << detail::json_number(r.train_seconds) << ',' << detail::json_number(r.train_images_per_second) << ','
          << r.skipped;
     if (ema_) {
       const auto* e = r.ema_val ? &*r.ema_val : nullptr;
-      csv_ << ',' << (e ? detail::json_number(e->loss) : "") << ',' << (e ? detail::json_number(e->accuracy()) : "");
+      csv << ',' << (e ? detail::json_number(e->loss) : "") << ',' << (e ? detail::json_number(e->accuracy()) : "");
     }
-    csv_ << '\n' << std::flush;
+    csv << '\n';
+    csv_.append(csv.str());
 
     std::string j = "{\"epoch\": " + std::to_string(r.epoch) + ", \"train_loss\": " + detail::json_number(r.train_loss) +
                     ", \"train_acc\": " + detail::json_number(r.train_accuracy) + ", \"val_loss\": " + detail::json_number(v.loss) +
@@ -131,7 +138,7 @@ class RunReport {
     if (r.ema_val)
       j += ", \"ema_val_loss\": " + detail::json_number(r.ema_val->loss) + ", \"ema_val_acc\": " + detail::json_number(r.ema_val->accuracy());
     j += "}";
-    jsonl_ << j << '\n' << std::flush;
+    jsonl_.append(j + '\n');
 
     tb_->scalar("train/loss", r.train_loss, r.epoch);
     tb_->scalar("train/accuracy", r.train_accuracy, r.epoch);
@@ -151,7 +158,7 @@ class RunReport {
 
   /// The final test: test.json (overall and per class) and confusion_test.png.
   void test(const SplitReport& t) {
-    std::ofstream out(dir_ / "test.json");
+    std::ostringstream out;
     out << "{\"loss\": " << detail::json_number(t.loss) << ", \"accuracy\": " << detail::json_number(t.accuracy())
         << ", \"top5\": " << detail::json_number(t.confusion.top5_accuracy()) << ", \"macro_f1\": "
         << detail::json_number(t.confusion.macro_f1()) << ", \"samples\": " << t.samples << ", \"classes\": [";
@@ -162,6 +169,7 @@ class RunReport {
           << ", \"f1\": " << detail::json_number(s.f1) << ", \"support\": " << s.support << "}";
     }
     out << "]}\n";
+    util::write_file_atomically(dir_ / "test.json", out.str());
     tb_->scalar("test/accuracy", t.accuracy(), epochs_.empty() ? 0 : epochs_.back().epoch);
     tb_->flush();
     plot_confusion(dir_ / "confusion_test.png", t.confusion, classes_, "test");
@@ -188,7 +196,7 @@ class RunReport {
   std::filesystem::path dir_;
   std::vector<std::string> classes_, groups_;
   bool ema_ = false;
-  std::ofstream csv_, jsonl_;
+  util::AppendFile csv_, jsonl_;
   std::unique_ptr<TensorBoardWriter> tb_;
   std::vector<EpochReport> epochs_;
 };

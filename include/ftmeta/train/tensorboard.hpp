@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ftmeta/core/error.hpp>
+#include <ftmeta/util/atomic_file.hpp>
 
 #include <unistd.h>
 
@@ -75,8 +76,11 @@ class TensorBoardWriter {
     ::gethostname(host, sizeof host - 1);
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     path_ = dir / ("events.out.tfevents." + std::to_string(secs) + "." + host);
-    out_.open(path_, std::ios::binary | std::ios::app);
-    if (!out_) throw FileError("TensorBoardWriter: cannot write " + path_.string());
+    try {
+      out_.open(path_);
+    } catch (const FileError& e) {
+      throw FileError(std::string("TensorBoardWriter: ") + e.what());
+    }
     std::string event;
     detail::put_fixed(event, 1, 1, now());
     detail::put_bytes(event, 3, "brain.Event:2");
@@ -97,7 +101,8 @@ class TensorBoardWriter {
     detail::put_bytes(event, 5, summary);
     write_record(event);
   }
-  void flush() { out_.flush(); }
+  /// Records are in the file as soon as scalar() returns; flush() also puts them on disk.
+  void flush() { out_.sync(); }
   const std::filesystem::path& path() const { return path_; }
 
  private:
@@ -111,13 +116,17 @@ class TensorBoardWriter {
     const std::uint32_t len_crc = detail::masked_crc(header, 8);
     std::memcpy(header + 8, &len_crc, 4);
     const std::uint32_t data_crc = detail::masked_crc(data.data(), data.size());
-    out_.write(header, 12);
-    out_.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out_.write(reinterpret_cast<const char*>(&data_crc), 4);
-    if (!out_) throw FileError("TensorBoardWriter: write to " + path_.string() + " failed");
+    std::string record(header, 12);
+    record += data;
+    record.append(reinterpret_cast<const char*>(&data_crc), 4);
+    try {  // the whole record or nothing: a full disk leaves the events file readable
+      out_.append(record);
+    } catch (const FileError& e) {
+      throw FileError(std::string("TensorBoardWriter: ") + e.what());
+    }
   }
   std::filesystem::path path_;
-  std::ofstream out_;
+  util::AppendFile out_;
 };
 
 }  // namespace ftmeta::train

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ftmeta/core/error.hpp>
+#include <ftmeta/util/atomic_file.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -22,22 +23,11 @@ inline std::string read_text(const std::filesystem::path& p) {
   return s.str();
 }
 
-/// Writes `text` to p + ".tmp" and renames it over p, so readers see the old or the new file whole.
+/// Writes `text` to p atomically (util::write_file_atomically: a temporary file, fsync, rename),
+/// so readers see the old or the new file whole; on a full disk p is left as it was and FileError
+/// says "cannot write P: REASON".
 inline void write_text_atomically(const std::filesystem::path& p, const std::string& text) {
-  auto tmp = p;
-  tmp += ".tmp";
-  if (p.has_parent_path()) {
-    std::error_code made;
-    std::filesystem::create_directories(p.parent_path(), made);  // a failure shows up as the write's error
-  }
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out.flush()) throw FileError("cannot write '" + tmp.string() + "'");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, p, ec);
-  if (ec) throw FileError("cannot rename '" + tmp.string() + "' to '" + p.string() + "': " + ec.message());
+  util::write_file_atomically(p, text);
 }
 
 /// std::filesystem::remove_all, written out. The torch wheels export their own statically linked
