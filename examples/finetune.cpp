@@ -163,6 +163,18 @@ int run(int argc, char** argv) {
   const auto batch_size = global_batch / world;
   std::ostream nowhere(nullptr);
   std::ostream& say = group->is_main() ? std::cout : nowhere;  // only rank 0 prints
+  // One run per --out (a second one is refused, naming the first's PID; a killed run's lock is
+  // taken over), and SIGINT/SIGTERM stop at the next step with a checkpoint to --resume from.
+  std::optional<ftmeta::util::RunLock> lock;
+  if (group->is_main()) {
+    try {
+      lock.emplace(out);
+    } catch (const ftmeta::FileError& e) {
+      throw ftmeta::UsageError(std::string(e.what()).substr(8) + " (--out " + out.string() + ")");  // "ftmeta: " dropped
+    }
+    if (lock->stale_pid()) say << "lock: took over " << lock->path().string() << " from PID " << *lock->stale_pid() << " (no longer running)" << std::endl;
+  }
+  ftmeta::train::StopOnSignal stop;
 
   fs::path root;
   if (!group->is_main()) group->barrier();  // rank 0 exports and splits first; the others reuse both
@@ -208,6 +220,7 @@ int run(int argc, char** argv) {
     options.keep_best = keep_best;
     options.split_hash = split_hash(splits);
     options.log = &say;
+    options.stop_requested = [&stop] { return stop.requested(); };
     // Distributed: the Trainer broadcasts rank 0's weights, averages gradients (GradientSync) and
     // sums the metrics; --sync-bn synchronizes the model's BatchNorm layers before fit().
     options.group = group;
@@ -239,7 +252,15 @@ int run(int argc, char** argv) {
     if (args.has("sync-bn"))  // after --lr-find, whose ranks sweep their shards apart
       say << "synchronized BatchNorm: " << ftmeta::distributed::sync_batch_norm(*trainer.model(), *group) << " layers across "
           << world << (world > 1 ? " ranks" : " rank (plain BatchNorm)") << std::endl;
-    trainer.fit(*train, *val);
+    try {
+      trainer.fit(*train, *val);
+    } catch (const ftmeta::train::Interrupted& e) {
+      std::string again;
+      for (int i = 0; i < argc; ++i) again += (i ? " " : "") + std::string(argv[i]);
+      if (!args.has("resume")) again += " --resume";
+      std::cerr << "finetune: interrupted by " << stop.signal_name() << ": " << e.what() << "; to continue exactly: " << again << std::endl;
+      return stop.exit_status();
+    }
     trainer.load_best();
     // [train]
     if (!splits.test.empty()) {

@@ -48,6 +48,7 @@ int run(int argc, char** argv) {
       if (found.empty()) std::cerr << "predict: warning: " << arg << ": no image files" << (args.has("recursive") ? "" : " (subfolders need --recursive)") << std::endl;
       for (const auto& f : found) images.push_back(f.string());
     }
+    if (images.empty()) throw ftmeta::FileError("no image files to predict");
     int failures = 0;
     for (const auto& image : images) {
       try {

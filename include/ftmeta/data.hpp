@@ -8,4 +8,5 @@
 #include <ftmeta/data/loader.hpp>
 #include <ftmeta/data/sampler.hpp>
 #include <ftmeta/data/sources.hpp>
+#include <ftmeta/data/decode.hpp>
 #include <ftmeta/data/split.hpp>

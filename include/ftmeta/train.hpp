@@ -3,6 +3,7 @@
 
 #include <ftmeta/train/checkpoint.hpp>
 #include <ftmeta/train/device.hpp>
+#include <ftmeta/train/interrupt.hpp>
 #include <ftmeta/train/loop.hpp>
 #include <ftmeta/train/predict.hpp>
 #include <ftmeta/train/trainer.hpp>

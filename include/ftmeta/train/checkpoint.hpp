@@ -34,6 +34,8 @@ struct CheckpointInfo {
   std::string history;                   ///< the run's per-epoch records so far (the trainer's text), for resuming
   std::vector<torch::Tensor> extra;      ///< further state to resume with (the trainer's weight average)
   std::vector<torch::Tensor> scaler;     ///< the fp16 loss scaler's scale and growth tracker (GradScaler::state)
+  std::string partial;                   ///< an epoch stopped at a step boundary (PartialEpoch::text); empty otherwise
+  std::vector<torch::Tensor> generators; ///< torch's generator states at that boundary (PartialEpoch::generators)
 };
 
 namespace detail {
@@ -123,6 +125,12 @@ inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module
       archive.write("ftmeta.scaler.scale", info.scaler[0], /*is_buffer=*/true);
       archive.write("ftmeta.scaler.growth_tracker", info.scaler[1], /*is_buffer=*/true);
     }
+    if (!info.partial.empty()) {
+      archive.write("ftmeta.partial", c10::IValue(info.partial));
+      archive.write("ftmeta.generator_count", c10::IValue(static_cast<std::int64_t>(info.generators.size())));
+      for (std::size_t i = 0; i < info.generators.size(); ++i)
+        archive.write("ftmeta.generator." + std::to_string(i), info.generators[i], /*is_buffer=*/true);
+    }
     if (optimizer) {
       torch::serialize::OutputArchive state;
       optimizer->save(state);
@@ -208,6 +216,14 @@ inline CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
   if (archive.try_read("ftmeta.scaler.scale", scale, /*is_buffer=*/true) &&
       archive.try_read("ftmeta.scaler.growth_tracker", tracker, /*is_buffer=*/true))
     info.scaler = {scale, tracker};
+  if (archive.try_read("ftmeta.partial", v)) {
+    info.partial = v.toStringRef();
+    if (archive.try_read("ftmeta.generator_count", v))
+      for (std::int64_t i = 0, n = v.toInt(); i < n; ++i) {
+        torch::Tensor t;
+        if (archive.try_read("ftmeta.generator." + std::to_string(i), t, /*is_buffer=*/true)) info.generators.push_back(t);
+      }
+  }
   return info;
 }
 

@@ -43,6 +43,8 @@ struct EpochStats {
   double loss_sum = 0;        ///< loss times samples, summed over batches
   std::int64_t correct = 0;   ///< top-1 hits
   std::int64_t steps = 0;     ///< optimizer steps taken (training only)
+  std::int64_t batches = 0;   ///< training: batches of the epoch done when it returned (first_batch included)
+  bool stopped = false;       ///< training: StepControl::stop_requested ended it early
   double images_per_second() const { return seconds > 0 ? samples / seconds : 0; }
   /// Recomputes the means from the sums (after they were summed across ranks).
   void finalize() {
@@ -82,6 +84,12 @@ struct StepControl {
   /// clipping and stepping. Empty: a single process.
   std::function<void(bool)> sync_enabled{};
   std::function<void()> sync_finish{};
+  /// Asked after each optimizer step: true ends the epoch there (EpochStats::stopped), at a step
+  /// boundary, so the state can be saved and the epoch continued exactly from `first_batch`.
+  std::function<bool()> stop_requested{};
+  /// The batch index `next`'s first batch has in its epoch (a continued epoch; a multiple of
+  /// `accumulate`): it numbers the mixing randomness and the progress.
+  std::int64_t first_batch = 0;
 };
 
 namespace detail {
@@ -116,7 +124,7 @@ inline EpochStats train_epoch(torch::nn::Module& model, const Forward& forward, 
   model.train();
   const auto t0 = std::chrono::steady_clock::now();
   EpochStats s;
-  std::int64_t step = 0;
+  std::int64_t step = control.first_batch;
   const std::int64_t accumulate = std::max<std::int64_t>(control.accumulate, 1);
   const bool mixing = control.mixup_alpha > 0 || control.cutmix_alpha > 0;
   if ((mixing || control.label_smoothing > 0) && control.classes < 1)
@@ -156,7 +164,12 @@ inline EpochStats train_epoch(torch::nn::Module& model, const Forward& forward, 
     s.samples += n;
     ++step;
     if (progress) progress(step, s.loss_sum / s.samples, s.samples);
+    if (window_end && control.stop_requested && control.stop_requested()) {
+      s.stopped = true;
+      break;
+    }
   }
+  s.batches = step;
   if (step % accumulate != 0) {  // the last, shorter window: its gradients are reduced now
     if (control.sync_enabled) control.sync_enabled(true);
     detail::clip_and_step(optimizer, control);

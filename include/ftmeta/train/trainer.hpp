@@ -10,6 +10,7 @@
 #include <ftmeta/train/amp.hpp>
 #include <ftmeta/train/checkpoint.hpp>
 #include <ftmeta/train/fit_state.hpp>
+#include <ftmeta/train/interrupt.hpp>
 #include <ftmeta/train/loop.hpp>
 #include <ftmeta/train/lr_finder.hpp>
 #include <ftmeta/train/progress.hpp>
@@ -66,6 +67,9 @@ struct TrainOptions {
   /// single process. Every rank builds the same Trainer; rank 0's weights are broadcast, gradients
   /// averaged, metrics summed; only rank 0 writes files and prints.
   std::shared_ptr<distributed::ProcessGroup> group;
+  /// Asked after each optimizer step (StopOnSignal::requested): true stops fit() there, saves
+  /// out_dir/last.pt with the state to continue the epoch exactly, and throws Interrupted.
+  std::function<bool()> stop_requested;
 };
 
 namespace detail {
@@ -94,6 +98,15 @@ inline void to_channels_last(torch::nn::Module& m) {
     if (p.dim() == 4) p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
   for (auto& b : m.buffers())
     if (b.dim() == 4) b.set_data(b.data().contiguous(torch::MemoryFormat::ChannelsLast));
+}
+// A continued epoch's stats: the part before the stop added to the part after it.
+inline void add_sums(EpochStats& s, const EpochStats& before) {
+  s.loss_sum += before.loss_sum;
+  s.correct += before.correct;
+  s.samples += before.samples;
+  s.steps += before.steps;
+  s.seconds += before.seconds;
+  s.finalize();
 }
 inline std::string joined(const std::vector<std::string>& v) {
   std::string s = "[";
@@ -181,8 +194,13 @@ class Trainer {
                     options_.log == &std::cout && ProgressBar::stdout_is_tty());
       Progress progress;
       if (bar) progress = [&bar](std::int64_t done, double loss, std::int64_t images) { bar->update(done, loss, images); };
-      r.train = train_epoch(*model_, forward_fn(), run_->optimizer(), detail::next_of(train), options_.device, epoch, progress, control());
+      auto steps = control();
+      std::optional<PartialEpoch> cont;  // an epoch a stop request cut: continued where it stood
+      if (partial_ && partial_->epoch == epoch) cont = continue_partial(train, steps);
+      r.train = train_epoch(*model_, forward_fn(), run_->optimizer(), detail::next_of(train), options_.device, epoch, progress, steps);
       if (bar) bar->finish();
+      if (cont && is_main()) detail::add_sums(r.train, cont->stats);
+      if (r.train.stopped) stop_at(epoch, r.train, detail::batches_of(train));
       detail::reduce_stats(group(), r.train);
       if (group()) group()->broadcast_buffers(*model_);  // BatchNorm statistics: rank 0's everywhere
       auto v = evaluate_split(val);
@@ -208,7 +226,7 @@ class Trainer {
       const auto verdict = best_.add(epoch, r.val.accuracy, options_.out_dir, write_files());
       if (write_files()) {
         const auto info_now = info(epoch, r.val.accuracy);
-        save_checkpoint(options_.out_dir / "last.pt", *model_, info_now, &run_->optimizer());
+        save_checkpoint(options_.out_dir / "last.pt", *model_, info_now, &run_->optimizer(), /*keep_previous=*/true);
         if (verdict.best) save_checkpoint(options_.out_dir / "best.pt", *model_, info_now);
         if (verdict.kept && best_.k() > 1) save_checkpoint(options_.out_dir / best_.name(epoch), *model_, info_now);
       }
@@ -261,6 +279,8 @@ class Trainer {
       }
     }
     if (scaler_ && !info.scaler.empty()) scaler_->load_state(info.scaler);  // else it starts afresh, as at step 0
+    partial_.reset();
+    if (!info.partial.empty()) partial_ = PartialEpoch::parse(info.partial, info.generators, checkpoint.string());
     if (group()) group()->broadcast_module(*model_);
     restore_pending_ = true;
     resumed_ = true;
@@ -396,7 +416,46 @@ class Trainer {
       c.sync_enabled = [this](bool on) { sync_->set_enabled(on); };
       c.sync_finish = [this] { sync_->finish(); };
     }
+    if (options_.stop_requested)  // every rank stops at the same step: any rank's request counts
+      c.stop_requested = [this] {
+        const bool mine = options_.stop_requested();
+        if (!group() || !group()->distributed()) return mine;
+        return group()->sum(std::vector<std::int64_t>{mine ? 1 : 0})[0] > 0;
+      };
     return c;
+  }
+  // Continues an epoch a stop request cut: its trained batches are drawn and dropped (the loader
+  // gives the same batches at the same positions), the recipe replays its steps, torch's generator
+  // is put back, and the loop numbers its batches from there.
+  template <class L>
+  std::optional<PartialEpoch> continue_partial(L& train, StepControl& steps) {
+    PartialEpoch p = std::move(*partial_);
+    partial_.reset();
+    for (std::int64_t b = 0; b < p.batches; ++b)
+      if (!train.next()) throw DataError("ftmeta: cannot continue epoch " + std::to_string(p.epoch) + ": the data has fewer than " +
+                                         std::to_string(p.batches) + " batches now");
+    for (std::int64_t i = 0; i < p.stats.steps; ++i) run_->after_step();
+    set_generator_states(p.generators, options_.device);
+    steps.first_batch = p.batches;
+    return p;
+  }
+  // A stop request ended the epoch at a step boundary: last.pt gets the state to continue it.
+  void stop_at(std::int64_t epoch, const EpochStats& trained, std::int64_t batches_per_epoch) {
+    PartialEpoch p{epoch, trained.batches, trained, generator_states(options_.device)};
+    detail::reduce_stats(group(), p.stats);  // the sums over all ranks: rank 0 adds them back
+    std::filesystem::path saved;
+    if (write_files()) {
+      auto i = info(epoch - 1, history_.empty() ? 0.0 : history_.back().val.accuracy);
+      i.partial = p.text();
+      i.generators = p.generators;
+      saved = options_.out_dir / "last.pt";
+      save_checkpoint(saved, *model_, i, &run_->optimizer(), /*keep_previous=*/true);
+    }
+    if (group()) group()->barrier();
+    throw Interrupted("stopped on request in epoch " + std::to_string(epoch) + " after batch " + std::to_string(p.batches) +
+                          (batches_per_epoch > 0 ? " of " + std::to_string(batches_per_epoch) : std::string()) +
+                          (saved.empty() ? std::string(" (nothing saved: no out_dir)") : "; saved " + saved.string()),
+                      saved, epoch, p.batches);
   }
   template <class Eval>
   Evaluated evaluate_split(Eval& source) {
@@ -430,6 +489,7 @@ class Trainer {
   detail::BestCheckpoints best_;
   std::unique_ptr<RunReport> report_;
   std::vector<EpochRecord> history_;
+  std::optional<PartialEpoch> partial_;  // from resume(): an epoch to continue mid-way
   bool stopped_ = false, restore_pending_ = false, resumed_ = false;
 };
 
