@@ -241,7 +241,8 @@ int run(int argc, char** argv) {
     auto val = loader_for<example::EvalAug<Size>>(splits.val, eval_opts);
     if (args.has("resume")) {
       if (!fs::exists(out / "last.pt")) throw ftmeta::UsageError("--resume: " + (out / "last.pt").string() + " does not exist");
-      say << "resuming " << (out / "last.pt").string() << " after epoch " << trainer.resume(out / "last.pt") << std::endl;
+      const auto done = trainer.resume(out / "last.pt");  // before printing: a refusal is then one clean line
+      say << "resuming " << (out / "last.pt").string() << " after epoch " << done << std::endl;
     }
     if (args.has("lr-find")) {
       const auto sweep = trainer.find_lr(*train, {.steps = args.get_int("lr-find-steps", 100, 5, 100000)});

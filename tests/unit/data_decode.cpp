@@ -145,3 +145,17 @@ TEST_CASE("decode: EXIF orientation changes the pixels only when asked", "[data]
   CHECK(cv::norm(one, read_image(dir() / "exif_1.jpg"), cv::NORM_INF) == 0);
   CHECK_THROWS_WITH(read_image(dir() / "nope.jpg"), Catch::Matchers::Contains("nope.jpg: cannot open"));
 }
+
+TEST_CASE("decode: a PNG header announcing 4-billion-pixel sides is refused without overflow (fuzz finding)", "[data][decode]") {
+  // fuzz/seeds/png/ihdr_size_overflow without its option byte: IHDR 4294954445 x 3452816845.
+  std::vector<std::uint8_t> b;
+  std::string why;
+  REQUIRE(read_file_bytes(fs::path(FTMETA_SOURCE_DIR) / "fuzz/seeds/png/ihdr_size_overflow", b, why));
+  b.erase(b.begin());
+  const auto size = encoded_image_size(b.data(), b.size());
+  REQUIRE(size);
+  CHECK(size->first == 4294954445LL);
+  const cv::Mat img = decode_image(b.data(), b.size(), why, {.max_pixels = 1 << 22});
+  CHECK(img.empty());
+  CHECK_THAT(why, Catch::Matchers::Contains("too large: 4294954445x3452816845 pixels"));
+}

@@ -338,7 +338,8 @@ inline cv::Mat decode_image(const std::uint8_t* bytes, std::size_t size, std::st
   }
   const auto header = encoded_image_size(bytes, size);
   auto too_big = [&](std::int64_t w, std::int64_t h) {
-    if (options.max_pixels <= 0 || w * h <= options.max_pixels) return false;
+    // w * h > max_pixels, without the product (a PNG header announces up to 2^32 - 1 per side)
+    if (options.max_pixels <= 0 || w <= 0 || h <= 0 || h <= options.max_pixels / w) return false;
     why = "too large: " + std::to_string(w) + "x" + std::to_string(h) + " pixels, more than max_pixels " +
           std::to_string(options.max_pixels);
     return true;

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -184,7 +185,7 @@ inline void load_verified(const std::filesystem::path& path, torch::serialize::I
     archive.load_from(bytes.data(), bytes.size());
   } catch (const std::exception& e) {
     std::string what = e.what();
-    what = what.substr(0, std::min(what.find('\n'), std::size_t{160}));
+    what = what.substr(0, std::min({what.find('\n'), what.find(". "), std::size_t{160}}));  // its first sentence
     throw damaged(bytes.empty() ? "empty file" : "truncated, or not a checkpoint: " + what);
   }
 }

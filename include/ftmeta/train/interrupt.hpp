@@ -3,6 +3,7 @@
 
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/train/loop.hpp>
+#include <ftmeta/util/atomic_file.hpp>
 
 #include <torch/torch.h>
 
@@ -82,6 +83,7 @@ class StopOnSignal {
     }
     static constexpr char msg[] = "\nsecond signal: exiting now; the last checkpoint on disk is the previous one\n";
     [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+    util::detail::unlink_pending_temp();  // a checkpoint being written: its temporary file goes
     ::_exit(128 + sig);
   }
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -40,6 +41,30 @@ inline bool write_all(int fd, std::string_view bytes) {
   }
   return true;
 }
+
+// The temporary file a write_file_atomically has open, for a signal handler that exits at once
+// (StopOnSignal's second signal) to remove with unlink_pending_temp() (async-signal-safe).
+struct PendingTemp {
+  std::atomic<bool> set{false};
+  char path[4096] = {};
+};
+inline PendingTemp& pending_temp() {
+  static PendingTemp p;
+  return p;
+}
+inline void unlink_pending_temp() noexcept {
+  auto& p = pending_temp();
+  if (p.set.load()) ::unlink(p.path);
+}
+struct PendingTempScope {
+  explicit PendingTempScope(const std::string& path) {
+    if (path.size() >= sizeof pending_temp().path) return;
+    pending_temp().set.store(false);
+    std::memcpy(pending_temp().path, path.c_str(), path.size() + 1);
+    pending_temp().set.store(true);
+  }
+  ~PendingTempScope() { pending_temp().set.store(false); }
+};
 
 // fsync of the folder holding `p`, so a rename inside it survives a crash.
 inline void fsync_parent(const std::filesystem::path& p) {
@@ -76,6 +101,7 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
     fs::remove(tmp, ignored);
     throw FileError("cannot write " + path.string() + ": " + why);
   };
+  const detail::PendingTempScope pending(tmp.string());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(detail::errno_text(errno));
   if (!detail::write_all(fd, bytes) || ::fsync(fd) != 0) {
