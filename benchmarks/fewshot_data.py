@@ -4,7 +4,12 @@ whole test set (10,000 images) in test/, as 28x28 grey PNGs in an ImageFolder tr
 folders carry ftmeta's Fashion-MNIST names. Every method of the comparison (ftmeta, the linear probe,
 fastai) reads the same tree: it fits on train/, selects on val/ and is scored on test/.
 
+With --dev, OUT_DIR/test/ instead holds a development set: 200 training images per class that no
+few-shot tree of the same seed and at most 1000 per class contains (draws 1000-1199 of each class's
+permutation). benchmarks/policy_variants.py chose the default policy on it, never on the test set.
+
 Usage: fewshot_data.py OUT_DIR --per-class N [--seed S] [--fashion-mnist DIR]
+       fewshot_data.py OUT_DIR --dev [--seed S] [--fashion-mnist DIR]
 """
 import argparse
 import gzip
@@ -34,13 +39,16 @@ def write(root, split, images, labels, indices):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--per-class", type=int, required=True)
+    ap.add_argument("--per-class", type=int, default=0)
+    ap.add_argument("--dev", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fashion-mnist", default="/usr/share/datasets/fashion-mnist")
     a = ap.parse_args()
     src, root = pathlib.Path(a.fashion_mnist), pathlib.Path(a.out)
     stamp = root / ".fewshot"
-    key = f"per_class {a.per_class} seed {a.seed}\n"
+    if not a.dev and a.per_class < 1:
+        raise SystemExit("fewshot_data: give --per-class N (N >= 1) or --dev")
+    key = f"dev seed {a.seed}\n" if a.dev else f"per_class {a.per_class} seed {a.seed}\n"
     if stamp.exists() and stamp.read_text() == key:
         print(f"fewshot_data: {root} already holds {key.strip()}")
         return
@@ -48,6 +56,14 @@ def main():
         raise SystemExit(f"fewshot_data: {root} exists and holds something else; remove it first")
     images, labels = read_idx(src / "train-images-idx3-ubyte.gz"), read_idx(src / "train-labels-idx1-ubyte.gz")
     rng = np.random.default_rng(a.seed)
+    if a.dev:
+        dev = []
+        for c in range(len(CLASSES)):
+            dev += rng.permutation(np.flatnonzero(labels == c))[1000:1200].tolist()
+        write(root, "test", images, labels, dev)
+        stamp.write_text(key)
+        print(f"fewshot_data: {root}: {len(dev)} development images in test/")
+        return
     train, val = [], []
     for c in range(len(CLASSES)):
         drawn = rng.permutation(np.flatnonzero(labels == c))[: a.per_class]

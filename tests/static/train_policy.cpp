@@ -17,7 +17,7 @@ static_assert(DefaultFineTune::recipe::kind == optim::OptimizerKind::adamw);
 static_assert(meta::size_v<DefaultFineTune::recipe::groups> == 4);
 static_assert(DefaultFineTune::batch_norm::mode == train::BatchNormMode::automatic);
 static_assert(DefaultFineTune::batch_norm::min_batch == 32 && DefaultFineTune::batch_norm::min_images == 20000);
-static_assert(DefaultFineTune::label_smoothing == 0.1 && DefaultFineTune::min_steps == 300 && DefaultFineTune::min_epochs == 3);
+static_assert(DefaultFineTune::label_smoothing == 0.1 && DefaultFineTune::min_steps == 200 && DefaultFineTune::min_epochs == 3);
 static_assert(DefaultFineTune::batch_size == 32);
 static_assert(DefaultFineTune::channels_last && DefaultFineTune::keep_final);
 static_assert(std::is_same_v<DefaultFineTune::train_pipeline<64, Lite0>, train::FineTuneAugment<64, Lite0>>);
