@@ -220,7 +220,8 @@ FineTuneResult fine_tune(const data::Splits& splits, FineTuneOptions options) {
   if (options.resume) {
     if (t.out_dir.empty() || !std::filesystem::exists(last))
       throw UsageError("ftmeta: fine_tune: FineTuneOptions::resume: " + last.string() + " does not exist");
-    say << "resuming " << last.string() << " after epoch " << trainer.resume(last) << std::endl;
+    const auto done = trainer.resume(last);  // before printing: a refusal leaves no half line
+    say << "resuming " << last.string() << " after epoch " << done << std::endl;
   } else if constexpr (!std::is_void_v<typename Policy::head_first>) {
     if (options.head_phase) {
       using H = typename Policy::head_first;
