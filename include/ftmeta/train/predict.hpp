@@ -5,7 +5,7 @@
 #include <ftmeta/core/rng.hpp>
 #include <ftmeta/nn/model.hpp>
 #include <ftmeta/train/checkpoint.hpp>
-#include <ftmeta/transforms/execute.hpp>
+#include <ftmeta/transforms/apply.hpp>
 
 #include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>

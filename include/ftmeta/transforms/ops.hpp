@@ -1,7 +1,7 @@
 // ftmeta/transforms/ops.hpp: the transform ops as empty tag types, with their traits and parameter sampling.
 // ftmeta:pure
 // Ops carry no work: each states its traits (see traits.hpp), how it samples its random parameters from
-// an ftmeta::Rng, and (geometric ops) the size and 2x3 map of its output. The kernels live in execute.hpp.
+// an ftmeta::Rng, and (geometric ops) the size and 2x3 map of its output. The kernels live in kernels/.
 #pragma once
 
 #include <ftmeta/core/error.hpp>
