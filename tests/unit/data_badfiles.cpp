@@ -209,6 +209,12 @@ TEST_CASE("data: reduced JPEG decoding follows the pipeline's smallest crop", "[
   CHECK(resize.min_crop_fraction == 1.0);
   CHECK(resize.max_pixels == 1000);
   CHECK(decode_options_for<Compose<HFlip, Resize<32, 32>, ToTensor>>().min_side == 0);  // a flip first: off
+  // the hint is the op's trait (OpTraits<Op>::decode_hint), so ops derived from these carry it too
+  struct Crop96 : RandomResizedCrop<96, 80, 0.25> {};
+  struct Short128 : Resize<128> {};
+  CHECK(decode_options_for<Compose<Crop96, ToTensor>>().min_side == 96);
+  CHECK(decode_options_for<Compose<Crop96, ToTensor>>().min_crop_fraction == Approx(std::sqrt(0.25 * 0.75)));
+  CHECK(decode_options_for<Compose<Short128, ToTensor>>().min_side == 128);
 
   // the rule: largest f in {1, 2, 4, 8} with min(W, H) / f * fraction >= min_side
   CHECK(reduced_decode_factor(500, 375, rrc) == 1);

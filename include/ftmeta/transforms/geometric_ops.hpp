@@ -37,6 +37,8 @@ struct Resize {
   static constexpr OpKind kind = OpKind::geometric;
   static constexpr SizeRule size_rule = W == 0 ? SizeRule::data_dependent : SizeRule::fixed;
   static constexpr ImageSize out_size{W == 0 ? 0 : H, W};
+  /// It reads the whole image; its output's larger side is at least H (Resize<S>: the shorter side S).
+  static constexpr DecodeHint decode_hint{W == 0 ? H : (H > W ? H : W), 1.0, 1.0};
   using Params = NoParams;
 
   static constexpr ImageSize output_size(ImageSize in) {
@@ -128,6 +130,8 @@ struct RandomResizedCrop {
   static constexpr SizeRule size_rule = SizeRule::fixed;
   static constexpr ImageSize out_size{H, W};
   static constexpr double scale_lo = ScaleLo, scale_hi = ScaleHi, ratio_lo = RatioLo, ratio_hi = RatioHi;
+  /// Its smallest box: ScaleLo of the area at the most extreme ratio.
+  static constexpr DecodeHint decode_hint{H > W ? H : W, ScaleLo, RatioLo < 1.0 / RatioHi ? RatioLo : 1.0 / RatioHi};
   using Params = CropBox;
 
   static Params sample(Rng& rng, ImageSize in) {
