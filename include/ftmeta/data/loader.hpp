@@ -33,7 +33,7 @@ namespace ftmeta::data {
 
 /// What the loader does with a sample its source cannot decode (missing, truncated, not an image).
 enum class OnBadSample {
-  skip,  ///< count it (EpochStats::skipped) and fill the batch from the next samples
+  skip,  ///< count it (LoaderStats::skipped) and fill the batch from the next samples
   fail,  ///< throw FileError naming the file from next()
 };
 
@@ -75,8 +75,9 @@ struct Batch {
   }
 };
 
-/// What one epoch delivered (complete once next() has returned nothing).
-struct EpochStats {
+/// What one epoch of a Loader delivered (complete once next() has returned nothing); not train::EpochStats,
+/// which is what an epoch of training or evaluation measured.
+struct LoaderStats {
   std::int64_t epoch = -1;
   std::int64_t batches = 0, samples = 0;
   std::int64_t skipped = 0;                ///< bad samples skipped (OnBadSample::skip)
@@ -175,7 +176,7 @@ class Loader {
       n_ = static_cast<std::int64_t>(perm_.size());
       claim_ = consume_ = 0;
       chunks_.clear();
-      stats_ = EpochStats{};
+      stats_ = LoaderStats{};
       stats_.epoch = epoch;
       active_ = started_ = true;
     }
@@ -261,7 +262,7 @@ class Loader {
   }
 
   /// The statistics of the current (or last) epoch.
-  EpochStats stats() const {
+  LoaderStats stats() const {
     std::lock_guard lk(m_);
     return stats_;
   }
@@ -404,7 +405,7 @@ class Loader {
   std::vector<std::uint64_t> keys_;  // per position: the sample's Rng counter (index + visit * n)
   bool pinned_ = false;
   std::map<std::int64_t, std::shared_ptr<Chunk>> chunks_;
-  EpochStats stats_;
+  LoaderStats stats_;
   std::vector<std::thread> workers_;  // last: started after everything above exists
 };
 
