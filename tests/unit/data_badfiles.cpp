@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using namespace ftmeta::transforms;
@@ -26,18 +28,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("ftmeta_data_badfiles_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using ftmeta::test::TempDir;
 
 struct Aug : Compose<RandomResizedCrop<16>, HFlip, ToTensor, Normalize<>> {};
 

@@ -19,28 +19,15 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("ftmeta_data_folder_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    ftmeta::data::detail::remove_tree(path, ec);  // not fs::remove_all: see there
-  }
-  void touch(const fs::path& rel) const {
-    fs::create_directories((path / rel).parent_path());
-    std::ofstream(path / rel) << "x";
-  }
-};
+using ftmeta::test::TempDir;
 
 std::vector<std::string> lines(const fs::path& p) {
   std::ifstream in(p);

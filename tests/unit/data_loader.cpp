@@ -16,24 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("ftmeta_data_loader_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    ftmeta::data::detail::remove_tree(path, ec);  // not fs::remove_all: see there
-  }
-};
+using ftmeta::test::TempDir;
 
 // A stand-in for a transforms pipeline: resize, a random flip and a random brightness shift.
 struct TinyPipeline {
