@@ -21,6 +21,9 @@
 
 #include "support/temp_dir.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_badfiles {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using namespace ftmeta::transforms;
@@ -257,3 +260,5 @@ TEST_CASE("data: reduced JPEG decoding follows the pipeline's smallest crop", "[
   for (Batch& b : loader->epoch(0)) n += static_cast<int>(b.images.size(0));
   CHECK(n == 2);
 }
+
+}  // namespace unit_data_badfiles

@@ -18,6 +18,9 @@
 
 #include "support/temp_dir.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_export {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
@@ -160,3 +163,5 @@ TEST_CASE("data: InMemorySource gives the pixels of the exported PNGs", "[data][
   }
   CHECK_THAT(memory.describe(7), Contains("7"));
 }
+
+}  // namespace unit_data_export

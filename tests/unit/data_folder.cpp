@@ -21,6 +21,9 @@
 
 #include "support/temp_dir.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_folder {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
@@ -254,3 +257,5 @@ TEST_CASE("data: split manifests round-trip and reject malformed lines", "[data]
   CHECK_THROWS_WITH(read_split_manifest(tmp.path / "none.tsv"), Contains("cannot open"));
   CHECK_THROWS_AS(write_split_manifest(file, root, meta, {{root / "a\tb.png", 0}}, {{0}, {}, {}}), ftmeta::DataError);
 }
+
+}  // namespace unit_data_folder

@@ -19,6 +19,9 @@
 
 #include "support/temp_dir.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_idx {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
@@ -189,3 +192,5 @@ TEST_CASE("data: ClassMap lookups, text form and hash", "[data][class_map]") {
   CHECK_THROWS_WITH(ClassMap::parse("ftmeta-classmap 1\nx\n"), Contains("'x' is not a class count"));
   CHECK_THROWS_AS(ClassMap::parse("ftmeta-classmap 1\n1\na"), ftmeta::DataError);
 }
+
+}  // namespace unit_data_idx

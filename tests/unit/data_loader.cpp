@@ -18,6 +18,9 @@
 
 #include "support/temp_dir.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_loader {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
@@ -307,3 +310,5 @@ TEST_CASE("data: file sources decode to 8-bit BGR whatever the file holds", "[da
   CHECK(encoded.describe(1) == "blob #1");
   CHECK_THROWS_AS(EncodedSource({png}, {1, 2}), ftmeta::DataError);
 }
+
+}  // namespace unit_data_loader

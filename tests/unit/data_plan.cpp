@@ -14,6 +14,9 @@
 
 #include "support/temp_dir.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_plan {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
@@ -166,3 +169,5 @@ TEST_CASE("data: a relabelled row or an edited class map is caught", "[data][spl
     CHECK(rows.size() == 60);
   }
 }
+
+}  // namespace unit_data_plan

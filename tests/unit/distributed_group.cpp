@@ -18,6 +18,9 @@
 
 #include "support/ranks.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_distributed_group {
+
 using namespace ftmeta::distributed;
 using Catch::Matchers::Contains;
 
@@ -241,3 +244,5 @@ TEST_CASE("distributed: rendezvous with nobody listening fails within the timeou
   CHECK_THROWS_WITH(ProcessGroup::connect(env), Contains("rendezvous at 127.0.0.1:1 failed") && Contains("is rank 0 running"));
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
 }
+
+}  // namespace unit_distributed_group

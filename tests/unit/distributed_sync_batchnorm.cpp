@@ -22,6 +22,9 @@
 
 #include "support/ranks.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_distributed_sync_batchnorm {
+
 using namespace ftmeta::distributed;
 using ftmeta::nn::SyncableBatchNorm1d;
 using ftmeta::nn::SyncableBatchNorm1dImpl;
@@ -296,3 +299,5 @@ TEST_CASE("distributed: sync batchnorm: a peer that stops ends the synchronized 
   CHECK_THAT(message, Contains("distributed: rank 0 of 2") && Contains("synchronized BatchNorm statistics"));
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
 }
+
+}  // namespace unit_distributed_sync_batchnorm

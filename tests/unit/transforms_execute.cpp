@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_transforms_execute {
+
 namespace {
 using namespace ftmeta::transforms;
 namespace fs = std::filesystem;
@@ -269,3 +272,5 @@ TEST_CASE("transforms: a geometric stage runs as one view or one resample", "[tr
   CHECK(rrc.image.size() == cv::Size(224, 224));
   CHECK((rrc.image.data < image.data || rrc.image.data >= image.dataend));
 }
+
+}  // namespace unit_transforms_execute

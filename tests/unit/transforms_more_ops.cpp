@@ -15,6 +15,9 @@
 
 #include "support/stats.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_transforms_more_ops {
+
 namespace {
 
 using ftmeta::test::ks_statistic;
@@ -445,3 +448,5 @@ TEST_CASE("transforms: ColorJitter before the geometric ops runs on the source i
   CHECK(mean_r < 0.01);
   CHECK(std::is_same_v<fd::plan_parts<plan_t<JitterFirst>>::source, PixelStage<ColorJitter<0.4, 0.4, 0.4, 0.1>>>);
 }
+
+}  // namespace unit_transforms_more_ops

@@ -15,6 +15,9 @@
 
 #include "support/stats.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_transforms_photometric {
+
 namespace {
 
 using ftmeta::test::ks_statistic;
@@ -388,3 +391,5 @@ TEST_CASE("transforms: the pixel pass's AVX2 copy gives the baseline's bits; con
     CHECK(mean_d < 0.75);
   }
 }
+
+}  // namespace unit_transforms_photometric

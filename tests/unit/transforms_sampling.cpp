@@ -12,6 +12,9 @@
 
 #include "support/stats.hpp"
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_transforms_sampling {
+
 namespace {
 
 using ftmeta::test::ks_statistic;
@@ -106,3 +109,5 @@ TEST_CASE("transforms: RandomResizedCrop falls back as torchvision does", "[tran
           CropBox{int(t[r][2]), int(t[r][3]), int(t[r][4]), int(t[r][5])});
   }
 }
+
+}  // namespace unit_transforms_sampling
