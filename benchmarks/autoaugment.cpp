@@ -9,14 +9,16 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "timer.hpp"
+
 namespace {
+using ftmeta::bench::time_per_image;
 using namespace ftmeta::transforms;
 
 struct Plain : Compose<RandomResizedCrop<224>, HFlip, ToTensor, Normalize<ImageNet>> {};
@@ -48,23 +50,6 @@ std::vector<cv::Mat> corpus() {
   return images;
 }
 
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Milliseconds per image: the best of three rounds of `passes` passes over the images.
-template <class F>
-double time_per_image(const std::vector<cv::Mat>& images, int passes, F&& f) {
-  double best = 1e300;
-  std::uint64_t index = 0;
-  for (int round = 0; round < 3; ++round) {
-    const double t0 = now_ms();
-    for (int p = 0; p < passes; ++p)
-      for (const cv::Mat& image : images) f(image, index++);
-    best = std::min(best, (now_ms() - t0) / double(passes * images.size()));
-  }
-  return best;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,19 +62,19 @@ int main(int argc, char** argv) {
   }
   auto out = torch::empty({3, 224, 224});
   auto report = [&](const char* name, double ms) { std::printf("%-44s %8.4f\n", name, ms); };
-  report("fused RRC+HFlip+ToTensor+Normalize", time_per_image(images, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("fused RRC+HFlip+ToTensor+Normalize", time_per_image(images, 3, passes, [&](const cv::Mat& im, std::uint64_t i) {
            auto rng = ftmeta::Rng::for_sample(1, 0, i);
            apply_into<Plain>(im, rng, out);
          }));
-  report("fused ... + TrivialAugmentWide", time_per_image(images, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("fused ... + TrivialAugmentWide", time_per_image(images, 3, passes, [&](const cv::Mat& im, std::uint64_t i) {
            auto rng = ftmeta::Rng::for_sample(1, 0, i);
            apply_into<Wide>(im, rng, out);
          }));
-  report("unfused ... + TrivialAugmentWide", time_per_image(images, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("unfused ... + TrivialAugmentWide", time_per_image(images, 3, passes, [&](const cv::Mat& im, std::uint64_t i) {
            auto rng = ftmeta::Rng::for_sample(1, 0, i);
            out.copy_(apply_unfused<Wide>(im, rng));
          }));
-  report("fused ... + RandAugment(2, 9)", time_per_image(images, passes, [&](const cv::Mat& im, std::uint64_t i) {
+  report("fused ... + RandAugment(2, 9)", time_per_image(images, 3, passes, [&](const cv::Mat& im, std::uint64_t i) {
            auto rng = ftmeta::Rng::for_sample(1, 0, i);
            apply_into<Rand>(im, rng, out);
          }));
@@ -104,7 +89,7 @@ int main(int argc, char** argv) {
     const auto o = static_cast<AutoAugmentOp>(op);
     const double m = wide_magnitude(o, 15, 31);
     const std::string name = std::string("op ") + op_name(o) + " (224x224)";
-    report(name.c_str(), time_per_image(crops, passes * 4, [&](const cv::Mat& im, std::uint64_t) {
+    report(name.c_str(), time_per_image(crops, 3, passes * 4, [&](const cv::Mat& im, std::uint64_t) {
              const cv::Mat r = auto_augment_op(im, o, m);
              if (r.empty()) std::abort();
            }));

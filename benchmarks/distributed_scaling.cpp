@@ -7,7 +7,8 @@
 //   bench_distributed_scaling [--steps 30] [--warmup 5] [--batch 256] [--threads 1] [--bucket-kib 25600] [--breakdown 1]
 #include <ftmeta/distributed.hpp>
 
-#include <chrono>
+#include "timer.hpp"
+
 #include <cstdint>
 #include <iostream>
 #include <string>
@@ -40,19 +41,19 @@ int main(int argc, char** argv) try {
   double seconds = 0, phase[3] = {0, 0, 0};  // forward+backward, finish (waiting for the reduction), step
   for (std::int64_t s = 0; s < warmup + steps; ++s) {
     if (s == warmup) group.barrier();
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = ftmeta::bench::wall_seconds();
     opt.zero_grad();
     torch::nn::functional::cross_entropy(net->forward(x), y).backward();
-    const auto t1 = std::chrono::steady_clock::now();
+    const double t1 = ftmeta::bench::wall_seconds();
     sync.finish();
-    const auto t2 = std::chrono::steady_clock::now();
+    const double t2 = ftmeta::bench::wall_seconds();
     opt.step();
-    const auto t3 = std::chrono::steady_clock::now();
+    const double t3 = ftmeta::bench::wall_seconds();
     if (s >= warmup) {
-      seconds += std::chrono::duration<double>(t3 - t0).count();
-      phase[0] += std::chrono::duration<double>(t1 - t0).count();
-      phase[1] += std::chrono::duration<double>(t2 - t1).count();
-      phase[2] += std::chrono::duration<double>(t3 - t2).count();
+      seconds += (t3 - t0);
+      phase[0] += (t1 - t0);
+      phase[1] += (t2 - t1);
+      phase[2] += (t3 - t2);
     }
   }
   const auto summed = group.sum(std::vector<double>{seconds});  // over ranks: their mean below

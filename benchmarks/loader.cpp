@@ -8,7 +8,6 @@
 
 #include <opencv2/core.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <cstdlib>
@@ -16,14 +15,12 @@
 #include <string>
 #include <vector>
 
-namespace {
-using namespace ftmeta::transforms;
+#include "timer.hpp"
 
-double cpu_seconds() {  // this process, all threads
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+namespace {
+using ftmeta::bench::cpu_seconds;
+using ftmeta::bench::wall_seconds;
+using namespace ftmeta::transforms;
 
 // The classic recipe, as benchmarks/loader.py writes it with torchvision.
 struct Classic : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, RandomVerticalFlip<0.5>, RandomRotation<10>,
@@ -50,19 +47,18 @@ int main(int argc, char** argv) {
   {  // where one thread's time goes: decoding alone, the chain alone (on decoded images)
     std::string why;
     std::vector<cv::Mat> decoded;
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = wall_seconds();
     for (std::int64_t i = 0; i < source->size(); ++i) decoded.push_back(source->decode(i, why));
-    const auto t1 = std::chrono::steady_clock::now();
+    const double t1 = wall_seconds();
     auto out = torch::empty({3, 224, 224});
     for (std::size_t i = 0; i < decoded.size(); ++i) {
       ftmeta::Rng rng = ftmeta::Rng::for_sample(1, 0, i);
       apply_into<Classic>(decoded[i], rng, out);
     }
-    const auto t2 = std::chrono::steady_clock::now();
+    const double t2 = wall_seconds();
     const double n = static_cast<double>(decoded.size());
     std::printf("# one thread: decode %.2f ms/image, chain %.2f ms/image\n",
-                std::chrono::duration<double, std::milli>(t1 - t0).count() / n,
-                std::chrono::duration<double, std::milli>(t2 - t1).count() / n);
+                (t1 - t0) * 1e3 / n, (t2 - t1) * 1e3 / n);
   }
   for (int t : threads) {
     auto loader = ftmeta::data::make_loader(
@@ -73,13 +69,13 @@ int main(int argc, char** argv) {
     for (auto& b : loader->epoch(0)) checksum += b.images[0][0][0][0].item<float>();  // warm-up
     std::int64_t images = 0;
     const double c0 = cpu_seconds();
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = wall_seconds();
     for (int e = 1; e <= epochs; ++e)
       for (auto& b : loader->epoch(e)) {
         images += b.images.size(0);
         checksum += b.images[0][0][0][0].item<float>();
       }
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = wall_seconds() - t0;
     const double cpu = cpu_seconds() - c0;
     std::printf("ftmeta_threads_%d %.2f\n", t, static_cast<double>(images) / s);
     std::printf("ftmeta_threads_%d_cpu %.2f\n", t, static_cast<double>(images) / cpu);

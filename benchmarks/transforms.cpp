@@ -9,13 +9,14 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "timer.hpp"
 
 namespace {
 using namespace ftmeta::transforms;
@@ -58,35 +59,6 @@ std::vector<cv::Mat> corpus() {
   return images;
 }
 
-// Milliseconds now: wall-clock, or with FTMETA_BENCH_CLOCK=cpu this thread's CPU time (steadier on a
-// shared machine: time spent waiting for a core does not count; transforms_peers.py reads the same variable).
-double now_ms() {
-  static const bool cpu = [] {
-    const char* c = std::getenv("FTMETA_BENCH_CLOCK");
-    return c && std::string(c) == "cpu";
-  }();
-  if (cpu) {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
-  }
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Milliseconds per image: the best of `rounds` rounds of `passes` passes over the corpus.
-template <class F>
-double time_per_image(const std::vector<cv::Mat>& images, int rounds, int passes, F&& f) {
-  double best = 1e300;
-  std::uint64_t index = 0;
-  for (int r = 0; r < rounds; ++r) {
-    const double t0 = now_ms();
-    for (int p = 0; p < passes; ++p)
-      for (const auto& image : images) f(image, index++);
-    const double ms = now_ms() - t0;
-    best = std::min(best, ms / double(passes * images.size()));
-  }
-  return best;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,7 +83,7 @@ int main(int argc, char** argv) {
     if (ms > 0) std::printf("%s %.4f\n", name, ms);
   };
   auto time_per_image = [&](const char* name, const std::vector<cv::Mat>& images, int rounds, int passes, auto&& f) {
-    return only.empty() || std::string(name).find(only) != std::string::npos ? ::time_per_image(images, rounds, passes, f) : 0.0;
+    return only.empty() || std::string(name).find(only) != std::string::npos ? ftmeta::bench::time_per_image(images, rounds, passes, f) : 0.0;
   };
 
   report("ftmeta_fused", time_per_image("ftmeta_fused", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {

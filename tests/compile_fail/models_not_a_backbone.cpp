@@ -1,6 +1,6 @@
 // expect: Backbone must be a backbone descriptor \(name, feature_width, stages, stage_of\)
 // A model whose backbone is not a descriptor (here: a descriptor-like struct without stages).
-#include <ftmeta/nn/head_spec.hpp>
+#include <ftmeta/nn/model_spec.hpp>
 #include <string_view>
 using namespace ftmeta::nn;
 #ifdef FTMETA_CF_OK

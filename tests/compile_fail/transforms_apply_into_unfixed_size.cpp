@@ -1,7 +1,7 @@
 // expect: apply_into<P>: P's ops do not fix the output size
 // needs: torch
 // Resize<256> keeps the aspect ratio, so no fixed-size tensor can take the result: apply<P> allocates.
-#include <ftmeta/transforms/execute.hpp>
+#include <ftmeta/transforms/apply.hpp>
 
 using namespace ftmeta::transforms;
 struct Aug : Compose<Resize<256>, ToTensor, Normalize<>> {};

@@ -1,5 +1,5 @@
 // Compile-only tests of the backbone descriptors: if it compiles, they pass.
-#include <ftmeta/nn/head_spec.hpp>
+#include <ftmeta/nn/model_spec.hpp>
 
 namespace {
 using namespace ftmeta::nn;

@@ -1,5 +1,5 @@
 // Compile-only tests of heads, model specs and parameter-group recipes: if it compiles, they pass.
-#include <ftmeta/nn/head_spec.hpp>
+#include <ftmeta/nn/model_spec.hpp>
 #include <ftmeta/optim/groups.hpp>
 
 #include <type_traits>

@@ -1,6 +1,6 @@
 // Compile-only tests of recipes as types: groups, selectors, schedules, phases, and the classic
 // fine-tuning recipe of issue 6, checked against the model spec. If it compiles, they pass.
-#include <ftmeta/nn/head_spec.hpp>
+#include <ftmeta/nn/model_spec.hpp>
 #include <ftmeta/optim/groups.hpp>
 
 #include <type_traits>

@@ -74,6 +74,21 @@ constexpr GeomStep eval_step = [] {
 }();
 static_assert(eval_step.out == ImageSize{224, 224} && eval_step.map == Affine2D::scale_offset(2, 2 * 144, 2, 2 * 16));
 
+
+// What a first op reads is a trait (the loader's reduced-resolution decoding asks OpTraits, never the op's
+// member names): RandomResizedCrop's smallest box, Resize's whole image; derived ops inherit it.
+constexpr DecodeHint rrc_hint = OpTraits<RandomResizedCrop<224>>::decode_hint;
+static_assert(rrc_hint.known() && rrc_hint.out_side == 224 && rrc_hint.min_area == 0.08 && rrc_hint.min_aspect == 3.0 / 4.0);
+static_assert(OpTraits<RandomResizedCrop<64, 96, 0.25, 1.0, 0.5, 1.5>>::decode_hint.out_side == 96 &&
+              OpTraits<RandomResizedCrop<64, 96, 0.25, 1.0, 0.5, 1.5>>::decode_hint.min_aspect == 0.5);
+static_assert(OpTraits<RandomResizedCrop<32, 32, 0.5, 1.0, 0.9, 1.25>>::decode_hint.min_aspect == 1.0 / 1.25);
+static_assert(OpTraits<Resize<256>>::decode_hint.out_side == 256 && OpTraits<Resize<256>>::decode_hint.min_area == 1.0);
+static_assert(OpTraits<Resize<300, 400>>::decode_hint.out_side == 400);
+struct MyCrop : RandomResizedCrop<128, 128, 0.3> {};
+static_assert(OpTraits<MyCrop>::decode_hint.out_side == 128 && OpTraits<MyCrop>::decode_hint.min_area == 0.3);
+static_assert(!OpTraits<HFlip>::decode_hint.known() && !OpTraits<CenterCrop<224>>::decode_hint.known() &&
+              !OpTraits<ToTensor>::decode_hint.known());
+
 // describe() names the ops and the stages they fold into (checked at run time too, in transforms_execute).
 #if FTMETA_CONSTEXPR_DESCRIBE
 constexpr bool mentions(std::string_view what) { return describe<TrainAug>().find(what) != std::string::npos; }

@@ -19,6 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_badfiles {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using namespace ftmeta::transforms;
@@ -26,18 +31,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("ftmeta_data_badfiles_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using ftmeta::test::TempDir;
 
 struct Aug : Compose<RandomResizedCrop<16>, HFlip, ToTensor, Normalize<>> {};
 
@@ -213,6 +207,12 @@ TEST_CASE("data: reduced JPEG decoding follows the pipeline's smallest crop", "[
   CHECK(resize.min_crop_fraction == 1.0);
   CHECK(resize.max_pixels == 1000);
   CHECK(decode_options_for<Compose<HFlip, Resize<32, 32>, ToTensor>>().min_side == 0);  // a flip first: off
+  // the hint is the op's trait (OpTraits<Op>::decode_hint), so ops derived from these carry it too
+  struct Crop96 : RandomResizedCrop<96, 80, 0.25> {};
+  struct Short128 : Resize<128> {};
+  CHECK(decode_options_for<Compose<Crop96, ToTensor>>().min_side == 96);
+  CHECK(decode_options_for<Compose<Crop96, ToTensor>>().min_crop_fraction == Approx(std::sqrt(0.25 * 0.75)));
+  CHECK(decode_options_for<Compose<Short128, ToTensor>>().min_side == 128);
 
   // the rule: largest f in {1, 2, 4, 8} with min(W, H) / f * fraction >= min_side
   CHECK(reduced_decode_factor(500, 375, rrc) == 1);
@@ -264,3 +264,5 @@ TEST_CASE("data: reduced JPEG decoding follows the pipeline's smallest crop", "[
   for (Batch& b : loader->epoch(0)) n += static_cast<int>(b.images.size(0));
   CHECK(n == 2);
 }
+
+}  // namespace unit_data_badfiles

@@ -16,24 +16,18 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_export {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("ftmeta_data_export_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    ftmeta::data::detail::remove_tree(path, ec);  // not fs::remove_all: see there
-  }
-};
+using ftmeta::test::TempDir;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -169,3 +163,5 @@ TEST_CASE("data: InMemorySource gives the pixels of the exported PNGs", "[data][
   }
   CHECK_THAT(memory.describe(7), Contains("7"));
 }
+
+}  // namespace unit_data_export

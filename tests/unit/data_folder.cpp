@@ -19,28 +19,18 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_folder {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("ftmeta_data_folder_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    ftmeta::data::detail::remove_tree(path, ec);  // not fs::remove_all: see there
-  }
-  void touch(const fs::path& rel) const {
-    fs::create_directories((path / rel).parent_path());
-    std::ofstream(path / rel) << "x";
-  }
-};
+using ftmeta::test::TempDir;
 
 std::vector<std::string> lines(const fs::path& p) {
   std::ifstream in(p);
@@ -227,23 +217,45 @@ TEST_CASE("data: stratified split is deterministic and seeded per class", "[data
 
 TEST_CASE("data: split manifests round-trip and reject malformed lines", "[data][split]") {
   TempDir tmp;
+  const fs::path root = tmp.path / "imgs";
   std::vector<Sample> samples;
-  for (int i = 0; i < 12; ++i) samples.push_back({fs::path("imgs") / ("s " + std::to_string(i) + ".png"), i % 3});
-  const auto parts = stratified_split(samples, {0.5, 0.25, 0.25}, 3);
+  for (int i = 0; i < 12; ++i) samples.push_back({root / ("s " + std::to_string(i) + ".png"), i % 3});
+  const SplitRatios ratios{0.5, 0.25, 0.25};
+  const auto parts = stratified_split(samples, ratios, 3);
+  const ManifestMeta meta{ClassMap(std::vector<std::string>{"a", "b", "c"}), 0, 3, ratios};
   const auto file = tmp.path / "split.tsv";
-  write_manifest(file, samples, parts);
-  const auto rows = read_manifest(file);
+  write_split_manifest(file, root, meta, samples, parts);
+  const auto [read_meta, rows] = read_split_manifest(file);
   REQUIRE(rows.size() == samples.size());
-  CHECK(manifest_samples(rows, "train") == select(samples, parts.train));
-  CHECK(manifest_samples(rows, "val") == select(samples, parts.val));
-  CHECK(manifest_samples(rows, "test") == select(samples, parts.test));
+  CHECK(read_meta.seed == 3);
+  CHECK(read_meta.classes.names() == meta.classes.names());
+  // The rows of each part, in file order, are the samples split() put there, paths relative to root.
+  auto part = [&](std::string_view split) {
+    std::vector<Sample> out;
+    for (const auto& r : rows)
+      if (r.split == split) out.push_back({root / r.path, r.label});
+    return out;
+  };
+  CHECK(part("train") == select(samples, parts.train));
+  CHECK(part("val") == select(samples, parts.val));
+  CHECK(part("test") == select(samples, parts.test));
   CHECK_FALSE(fs::exists(tmp.path / "split.tsv.tmp"));
 
-  std::ofstream(tmp.path / "bad.tsv") << "# ftmeta-manifest 1\npath\tlabel\tsplit\na.png\t1\ttrain\nb.png\tx\tval\n";
-  CHECK_THROWS_AS(read_manifest(tmp.path / "bad.tsv"), ftmeta::FileError);
-  CHECK_THROWS_WITH(read_manifest(tmp.path / "bad.tsv"), Contains("bad.tsv") && Contains("line 4"));
-  std::ofstream(tmp.path / "bad2.tsv") << "# ftmeta-manifest 1\npath\tlabel\tsplit\na.png\t1\tholdout\n";
-  CHECK_THROWS_WITH(read_manifest(tmp.path / "bad2.tsv"), Contains("'holdout'"));
-  CHECK_THROWS_WITH(read_manifest(tmp.path / "none.tsv"), Contains("cannot open"));
-  CHECK_THROWS_AS(write_manifest(file, {{"a\tb.png", 0}}, {{0}, {}, {}}), ftmeta::DataError);
+  // A good head (the metadata and header of the file above) with bad rows after it.
+  const auto text = lines(file);
+  std::string head;
+  for (const auto& l : text) {
+    head += l + "\n";
+    if (l == "path\tlabel\tsplit") break;
+  }
+  const auto header_lines = std::to_string(std::count(head.begin(), head.end(), '\n') + 2);
+  std::ofstream(tmp.path / "bad.tsv") << head << "a.png\t1\ttrain\nb.png\tx\tval\n";
+  CHECK_THROWS_AS(read_split_manifest(tmp.path / "bad.tsv"), ftmeta::FileError);
+  CHECK_THROWS_WITH(read_split_manifest(tmp.path / "bad.tsv"), Contains("bad.tsv") && Contains("line " + header_lines));
+  std::ofstream(tmp.path / "bad2.tsv") << head << "a.png\t1\tholdout\n";
+  CHECK_THROWS_WITH(read_split_manifest(tmp.path / "bad2.tsv"), Contains("'holdout'"));
+  CHECK_THROWS_WITH(read_split_manifest(tmp.path / "none.tsv"), Contains("cannot open"));
+  CHECK_THROWS_AS(write_split_manifest(file, root, meta, {{root / "a\tb.png", 0}}, {{0}, {}, {}}), ftmeta::DataError);
 }
+
+}  // namespace unit_data_folder

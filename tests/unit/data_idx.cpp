@@ -17,24 +17,18 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_idx {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("ftmeta_data_idx_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    ftmeta::data::detail::remove_tree(path, ec);  // not fs::remove_all: see there
-  }
-};
+using ftmeta::test::TempDir;
 
 std::vector<std::uint8_t> idx_bytes(std::uint8_t type, std::vector<std::uint32_t> dims, std::size_t payload) {
   std::vector<std::uint8_t> b = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
@@ -198,3 +192,5 @@ TEST_CASE("data: ClassMap lookups, text form and hash", "[data][class_map]") {
   CHECK_THROWS_WITH(ClassMap::parse("ftmeta-classmap 1\nx\n"), Contains("'x' is not a class count"));
   CHECK_THROWS_AS(ClassMap::parse("ftmeta-classmap 1\n1\na"), ftmeta::DataError);
 }
+
+}  // namespace unit_data_idx

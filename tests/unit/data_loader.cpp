@@ -16,24 +16,18 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_loader {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("ftmeta_data_loader_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    ftmeta::data::detail::remove_tree(path, ec);  // not fs::remove_all: see there
-  }
-};
+using ftmeta::test::TempDir;
 
 // A stand-in for a transforms pipeline: resize, a random flip and a random brightness shift.
 struct TinyPipeline {
@@ -316,3 +310,5 @@ TEST_CASE("data: file sources decode to 8-bit BGR whatever the file holds", "[da
   CHECK(encoded.describe(1) == "blob #1");
   CHECK_THROWS_AS(EncodedSource({png}, {1, 2}), ftmeta::DataError);
 }
+
+}  // namespace unit_data_loader

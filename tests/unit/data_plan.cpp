@@ -12,28 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_plan {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("ftmeta_data_plan_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void touch(const fs::path& rel) const {
-    fs::create_directories((path / rel).parent_path());
-    std::ofstream(path / rel) << "x";
-  }
-};
+using ftmeta::test::TempDir;
 
 // root/{ant,bee,cat}/img_N.png, 20 files per class.
 fs::path make_tree(const TempDir& tmp) {
@@ -179,3 +169,5 @@ TEST_CASE("data: a relabelled row or an edited class map is caught", "[data][spl
     CHECK(rows.size() == 60);
   }
 }
+
+}  // namespace unit_data_plan

@@ -14,6 +14,9 @@
 #include <unistd.h>
 #include <vector>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_data_sampler {
+
 using namespace ftmeta::data;
 using Catch::Matchers::Contains;
 
@@ -204,3 +207,5 @@ TEST_CASE("data: resident memory stays flat over many epochs", "[data][loader][m
   CHECK(after - before < 4 * 1024);
   CHECK(loader.stats().skipped == 6);
 }
+
+}  // namespace unit_data_sampler

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_distributed_env {
+
 using namespace ftmeta::distributed;
 using Catch::Matchers::Contains;
 
@@ -121,3 +124,5 @@ TEST_CASE("distributed: the ranks' k-th local batches together are the k-th glob
     }
   }
 }
+
+}  // namespace unit_distributed_env

@@ -16,33 +16,17 @@
 #include <thread>
 #include <vector>
 
+#include "support/ranks.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_distributed_group {
+
 using namespace ftmeta::distributed;
 using Catch::Matchers::Contains;
 
 namespace {
 
-// Runs fn(group) on `world` ranks, one thread each, over one HashStore; rethrows the first failure.
-void run_ranks(int world, const std::function<void(ProcessGroup&)>& fn, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  auto store = c10::make_intrusive<c10d::HashStore>();
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(world));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < world; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        LaunchEnv env;
-        env.rank = r;
-        env.world_size = world;
-        env.timeout = timeout;
-        auto group = ProcessGroup::over_store(store, env);
-        fn(group);
-      } catch (...) {
-        errors[static_cast<std::size_t>(r)] = std::current_exception();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-}
+using ftmeta::test::run_ranks;
 
 struct Mlp : torch::nn::Module {
   torch::nn::Linear a{nullptr}, b{nullptr}, unused{nullptr};
@@ -260,3 +244,5 @@ TEST_CASE("distributed: rendezvous with nobody listening fails within the timeou
   CHECK_THROWS_WITH(ProcessGroup::connect(env), Contains("rendezvous at 127.0.0.1:1 failed") && Contains("is rank 0 running"));
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
 }
+
+}  // namespace unit_distributed_group

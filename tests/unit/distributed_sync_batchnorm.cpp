@@ -20,6 +20,11 @@
 #include <thread>
 #include <vector>
 
+#include "support/ranks.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_distributed_sync_batchnorm {
+
 using namespace ftmeta::distributed;
 using ftmeta::nn::SyncableBatchNorm1d;
 using ftmeta::nn::SyncableBatchNorm1dImpl;
@@ -28,28 +33,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-// Runs fn(group) on `world` ranks, one thread each, over one HashStore; rethrows the first failure.
-void run_ranks(int world, const std::function<void(ProcessGroup&)>& fn, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  auto store = c10::make_intrusive<c10d::HashStore>();
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(world));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < world; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        LaunchEnv env;
-        env.rank = r;
-        env.world_size = world;
-        env.timeout = timeout;
-        auto group = ProcessGroup::over_store(store, env);
-        fn(group);
-      } catch (...) {
-        errors[static_cast<std::size_t>(r)] = std::current_exception();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-}
+using ftmeta::test::run_ranks;
 
 // conv -> BatchNorm2d -> pool -> linear -> BatchNorm1d (cumulative average: momentum unset) -> linear
 struct Tiny : torch::nn::Module {
@@ -315,3 +299,5 @@ TEST_CASE("distributed: sync batchnorm: a peer that stops ends the synchronized 
   CHECK_THAT(message, Contains("distributed: rank 0 of 2") && Contains("synchronized BatchNorm statistics"));
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
 }
+
+}  // namespace unit_distributed_sync_batchnorm

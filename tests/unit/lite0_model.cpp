@@ -10,6 +10,9 @@
 #include <set>
 #include <string>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_lite0_model {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -113,3 +116,5 @@ TEST_CASE("lite0: misuse is reported", "[lite0]") {
   if (old) ::setenv("FTMETA_LITE0_WEIGHTS", saved.c_str(), 1);
   else ::unsetenv("FTMETA_LITE0_WEIGHTS");
 }
+
+}  // namespace unit_lite0_model

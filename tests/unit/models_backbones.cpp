@@ -10,6 +10,9 @@
 #include <set>
 #include <string>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_models_backbones {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -126,3 +129,5 @@ TEST_CASE("models: stages of the descriptors", "[models]") {
   STATIC_REQUIRE(backbones::MobileNetV2::stage_of("classifier.1.weight").empty());
   STATIC_REQUIRE(backbones::EfficientNetLite0::stage_of("_fc.weight").empty());
 }
+
+}  // namespace unit_models_backbones

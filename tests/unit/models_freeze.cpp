@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_models_freeze {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -108,3 +111,5 @@ TEST_CASE("models: unfreezing one stage trains it alone", "[models][freeze]") {
   net->unfreeze("head");
   CHECK(batch_norms_training(*net, "head.", true));
 }
+
+}  // namespace unit_models_freeze

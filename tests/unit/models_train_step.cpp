@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <string>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_models_train_step {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -59,3 +62,5 @@ TEST_CASE("models: one training step gives PyTorch's gradients", "[models][grad]
   CHECK(worst <= 1e-8);
   CHECK(compared == grads.size());
 }
+
+}  // namespace unit_models_train_step

@@ -14,6 +14,9 @@
 #include <sstream>
 #include <string_view>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_optim_recipe {
+
 namespace {
 using namespace ftmeta::optim;
 using Catch::Contains;
@@ -389,3 +392,5 @@ TEST_CASE("Trainer runs the recipe: a frozen first phase, then per-epoch lrs res
   CHECK_THAT(three.describe_recipe(), Contains("frozen: backbone"));
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace unit_optim_recipe

@@ -10,6 +10,9 @@
 #include <catch2/catch.hpp>
 #include <support/npy.hpp>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_train_amp {
+
 TEST_CASE("GradScaler skips steps with non-finite gradients and adapts its scale as PyTorch's does", "[train][amp]") {
   const auto dir = ftmeta::test::refs_dir() / "amp";
   auto grads = ftmeta::test::load_npy(dir / "grads.npy");
@@ -89,3 +92,5 @@ TEST_CASE("A disabled scaler and an fp32 autocast scope change nothing; bf16 aut
   CHECK(ftmeta::train::parse_precision("bf16") == ftmeta::train::Precision::bf16);
   CHECK_THROWS_WITH(ftmeta::train::parse_precision("fp8"), Catch::Contains("--precision fp8"));
 }
+
+}  // namespace unit_train_amp

@@ -6,6 +6,9 @@
 
 #include <filesystem>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_train_checkpoint_resume {
+
 namespace {
 struct Tiny : torch::nn::Module {
   Tiny() { fc = register_module("fc", torch::nn::Linear(4, 3)); }
@@ -65,3 +68,5 @@ TEST_CASE("A checkpoint with optimizer state resumes SGD with momentum exactly",
   CHECK_FALSE(ftmeta::train::load_optimizer_state(dir / "weights_only.pt", opt_b));
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace unit_train_checkpoint_resume

@@ -5,6 +5,9 @@
 
 #include <filesystem>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_train_lr_finder {
+
 TEST_CASE("The learning-rate finder sweeps, suggests a rate inside the sweep, and restores the model", "[train][lr_finder]") {
   torch::manual_seed(0);
   // Three separable classes in 8 dimensions: a linear model learns them at a sensible rate and
@@ -45,3 +48,5 @@ TEST_CASE("The learning-rate finder sweeps, suggests a rate inside the sweep, an
   CHECK(std::filesystem::file_size(png) > 1000);
   std::filesystem::remove(png);
 }
+
+}  // namespace unit_train_lr_finder

@@ -14,6 +14,9 @@
 #include <map>
 #include <sstream>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_train_model_and_checkpoint {
+
 namespace {
 using namespace ftmeta::nn;
 using namespace ftmeta::optim;
@@ -172,3 +175,5 @@ TEST_CASE("The command-line parser names the flag at fault", "[util][cli]") {
   const char* range[] = {"prog", "--epochs", "0"};
   CHECK_THROWS_WITH(Args(3, range, flags).get_int("epochs", 1, 1, 10), Catch::Contains("out of range"));
 }
+
+}  // namespace unit_train_model_and_checkpoint

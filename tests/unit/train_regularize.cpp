@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_train_regularize {
+
 TEST_CASE("Soft targets with smoothing give LibTorch's label-smoothed cross-entropy", "[train][regularize]") {
   torch::manual_seed(0);
   auto logits = torch::randn({16, 5});
@@ -86,3 +89,5 @@ TEST_CASE("Early stopping waits `patience` epochs without improvement", "[train]
   CHECK_FALSE(loss.update(0.9));
   CHECK(loss.update(0.95));
 }
+
+}  // namespace unit_train_regularize

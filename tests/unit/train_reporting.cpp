@@ -13,6 +13,9 @@
 #include <fstream>
 #include <sstream>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_train_reporting {
+
 namespace {
 std::filesystem::path temp_dir(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() / ("ftmeta_test_" + name + "_" + std::to_string(::getpid()));
@@ -139,3 +142,5 @@ TEST_CASE("The progress bar redraws on a terminal and prints tenths otherwise", 
   CHECK(ftmeta::train::format_duration(3723) == "1:02:03");
   CHECK(ftmeta::train::format_duration(65) == "1:05");
 }
+
+}  // namespace unit_train_reporting

@@ -8,6 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_train_run_report {
+
 namespace {
 std::filesystem::path temp_dir(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() / ("ftmeta_test_" + name + "_" + std::to_string(::getpid()));
@@ -80,3 +83,5 @@ TEST_CASE("RunReport writes CSV, JSON lines, TensorBoard scalars, plots and the 
   CHECK(std::count_if(scalars.begin(), scalars.end(), [](auto& l) { return l.rfind("lr/head\t", 0) == 0; }) == 3);
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace unit_train_run_report

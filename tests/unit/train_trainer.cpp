@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_train_trainer {
+
 using namespace ftmeta::optim;
 using Catch::Contains;
 namespace fs = std::filesystem;
@@ -251,3 +254,5 @@ TEST_CASE("Cutmix and label smoothing change the loss the trainer reports", "[tr
   o.label_smoothing = 1.5;
   CHECK_THROWS_WITH(Trainer(classes, o), Contains("--label-smoothing"));
 }
+
+}  // namespace unit_train_trainer

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_transforms_autoaug {
+
 namespace {
 using namespace ftmeta::transforms;
 namespace fs = std::filesystem;
@@ -287,3 +290,5 @@ TEST_CASE("transforms: RandAugment draws its ops uniformly at the fixed bin, fus
   INFO("worst difference " << worst);
   CHECK(worst < 1e-5);
 }
+
+}  // namespace unit_transforms_autoaug

@@ -13,7 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "support/stats.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_transforms_more_ops {
+
 namespace {
+
+using ftmeta::test::ks_statistic;
+using ftmeta::test::mean;
+using ftmeta::test::stddev;
 using namespace ftmeta::transforms;
 namespace fs = std::filesystem;
 namespace fd = ftmeta::transforms::detail;
@@ -39,31 +48,6 @@ double mean_abs(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().mean().item<double>();
 }
 
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return s / double(v.size());
-}
-double stddev(const std::vector<double>& v) {
-  const double m = mean(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / double(v.size() - 1));
-}
-// Two-sample Kolmogorov-Smirnov statistic.
-double ks_statistic(std::vector<double> a, std::vector<double> b) {
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  std::size_t i = 0, j = 0;
-  double d = 0;
-  while (i < a.size() && j < b.size()) {
-    const double v = std::min(a[i], b[j]);
-    while (i < a.size() && a[i] <= v) ++i;
-    while (j < b.size() && b[j] <= v) ++j;
-    d = std::max(d, std::abs(double(i) / double(a.size()) - double(j) / double(b.size())));
-  }
-  return d;
-}
 // Same distribution: KS below its p = 0.001 critical value (1.95 sqrt((n + m) / nm)), means within 5 s.e.
 void same_distribution(const std::string& what, const std::vector<double>& ours, const std::vector<double>& theirs) {
   const double n = double(ours.size()), m = double(theirs.size());
@@ -464,3 +448,5 @@ TEST_CASE("transforms: ColorJitter before the geometric ops runs on the source i
   CHECK(mean_r < 0.01);
   CHECK(std::is_same_v<fd::plan_parts<plan_t<JitterFirst>>::source, PixelStage<ColorJitter<0.4, 0.4, 0.4, 0.1>>>);
 }
+
+}  // namespace unit_transforms_more_ops

@@ -13,7 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "support/stats.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_transforms_photometric {
+
 namespace {
+
+using ftmeta::test::ks_statistic;
+using ftmeta::test::mean;
+using ftmeta::test::stddev;
 using namespace ftmeta::transforms;
 namespace fs = std::filesystem;
 namespace fd = ftmeta::transforms::detail;
@@ -41,21 +50,6 @@ torch::Tensor fused(const cv::Mat& image, const PixelProgram& program) {
 std::pair<int, double> diff(const torch::Tensor& a, const torch::Tensor& b) {
   const auto d = (a.to(torch::kInt32) - b.to(torch::kInt32)).abs();
   return {d.max().item<int>(), d.gt(0).to(torch::kFloat64).mean().item<double>()};
-}
-
-// Two-sample Kolmogorov-Smirnov statistic.
-double ks_statistic(std::vector<double> a, std::vector<double> b) {
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  std::size_t i = 0, j = 0;
-  double d = 0;
-  while (i < a.size() && j < b.size()) {
-    const double v = std::min(a[i], b[j]);
-    while (i < a.size() && a[i] <= v) ++i;
-    while (j < b.size() && b[j] <= v) ++j;
-    d = std::max(d, std::abs(double(i) / a.size() - double(j) / b.size()));
-  }
-  return d;
 }
 
 struct BenchChain : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<>, RandomVerticalFlip<>, RandomRotation<10>,
@@ -397,3 +391,5 @@ TEST_CASE("transforms: the pixel pass's AVX2 copy gives the baseline's bits; con
     CHECK(mean_d < 0.75);
   }
 }
+
+}  // namespace unit_transforms_photometric

@@ -10,38 +10,20 @@
 #include <string>
 #include <vector>
 
+#include "support/stats.hpp"
+
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_transforms_sampling {
+
 namespace {
+
+using ftmeta::test::ks_statistic;
+using ftmeta::test::mean;
+using ftmeta::test::stddev;
 using namespace ftmeta::transforms;
 namespace fs = std::filesystem;
 
 fs::path refs() { return ftmeta::test::refs_dir() / "transforms"; }
-
-// Two-sample Kolmogorov-Smirnov statistic: the largest gap between the two empirical CDFs.
-double ks_statistic(std::vector<double> a, std::vector<double> b) {
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  std::size_t i = 0, j = 0;
-  double d = 0;
-  while (i < a.size() && j < b.size()) {
-    const double v = std::min(a[i], b[j]);
-    while (i < a.size() && a[i] <= v) ++i;  // ties step together, as the ECDFs do
-    while (j < b.size() && b[j] <= v) ++j;
-    d = std::max(d, std::abs(double(i) / a.size() - double(j) / b.size()));
-  }
-  return d;
-}
-
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return s / v.size();
-}
-double stddev(const std::vector<double>& v) {
-  const double m = mean(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / (v.size() - 1));
-}
 
 struct BoxStats {
   std::vector<double> area, log_aspect, centre_x, centre_y;
@@ -127,3 +109,5 @@ TEST_CASE("transforms: RandomResizedCrop falls back as torchvision does", "[tran
           CropBox{int(t[r][2]), int(t[r][3]), int(t[r][4]), int(t[r][5])});
   }
 }
+
+}  // namespace unit_transforms_sampling

@@ -7,6 +7,9 @@
 
 #include <string>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_weights_load_into {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -160,3 +163,5 @@ TEST_CASE("sum_input_channels: RGB kernels summed for gray input", "[weights]") 
   CHECK_THROWS_WITH(sum_input_channels(sd, "stem.bias"), Catch::Contains("'stem.bias' is [4], not a conv kernel"));
   CHECK_THROWS_WITH(sum_input_channels(sd, "nope"), Catch::Contains("has no 'nope'"));
 }
+
+}  // namespace unit_weights_load_into

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_weights_reader {
+
 // More trials under a sanitizer build: -DFTMETA_WEIGHTS_FUZZ_TRIALS=5000.
 #ifndef FTMETA_WEIGHTS_FUZZ_TRIALS
 #define FTMETA_WEIGHTS_FUZZ_TRIALS 300
@@ -225,3 +228,5 @@ TEST_CASE("weights: a text integer beyond 64 bits is refused (found by fuzz/pick
   CHECK_THAT(load_error(scratch("big_int.pt", "\x80\x02L9460794607431612352L\n.")), Catch::Contains("a text integer beyond 64 bits"));
   CHECK_THAT(load_error(scratch("big_int2.pt", "\x80\x02I-99999999999999999999\n.")), Catch::Contains("malformed text integer"));
 }
+
+}  // namespace unit_weights_reader

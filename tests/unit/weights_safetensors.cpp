@@ -17,6 +17,9 @@
 #include <string>
 #include <vector>
 
+// One namespace per test file: ftmeta_unit compiles the files in unity batches.
+namespace unit_weights_safetensors {
+
 using namespace ftmeta::nn;
 namespace fs = std::filesystem;
 
@@ -231,3 +234,5 @@ TEST_CASE("weights: export as safetensors round-trips through Python", "[weights
                     Catch::Contains("tensor 'q' has dtype") && Catch::Contains("safetensors cannot hold"));
   fs::remove_all(scratch_dir());
 }
+
+}  // namespace unit_weights_safetensors

@@ -33,7 +33,7 @@ namespace ftmeta::data {
 
 /// What the loader does with a sample its source cannot decode (missing, truncated, not an image).
 enum class OnBadSample {
-  skip,  ///< count it (EpochStats::skipped) and fill the batch from the next samples
+  skip,  ///< count it (LoaderStats::skipped) and fill the batch from the next samples
   fail,  ///< throw FileError naming the file from next()
 };
 
@@ -75,8 +75,9 @@ struct Batch {
   }
 };
 
-/// What one epoch delivered (complete once next() has returned nothing).
-struct EpochStats {
+/// What one epoch of a Loader delivered (complete once next() has returned nothing); not train::EpochStats,
+/// which is what an epoch of training or evaluation measured.
+struct LoaderStats {
   std::int64_t epoch = -1;
   std::int64_t batches = 0, samples = 0;
   std::int64_t skipped = 0;                ///< bad samples skipped (OnBadSample::skip)
@@ -175,7 +176,7 @@ class Loader {
       n_ = static_cast<std::int64_t>(perm_.size());
       claim_ = consume_ = 0;
       chunks_.clear();
-      stats_ = EpochStats{};
+      stats_ = LoaderStats{};
       stats_.epoch = epoch;
       active_ = started_ = true;
     }
@@ -261,7 +262,7 @@ class Loader {
   }
 
   /// The statistics of the current (or last) epoch.
-  EpochStats stats() const {
+  LoaderStats stats() const {
     std::lock_guard lk(m_);
     return stats_;
   }
@@ -404,36 +405,11 @@ class Loader {
   std::vector<std::uint64_t> keys_;  // per position: the sample's Rng counter (index + visit * n)
   bool pinned_ = false;
   std::map<std::int64_t, std::shared_ptr<Chunk>> chunks_;
-  EpochStats stats_;
+  LoaderStats stats_;
   std::vector<std::thread> workers_;  // last: started after everything above exists
 };
 
 namespace detail {
-// What an op that comes first needs of the decoded image (see decode_options_for); an op the rule
-// knows nothing about: no reduced decoding.
-template <class Op>
-DecodeOptions decode_need() {
-  if constexpr (requires {
-                  Op::scale_lo;
-                  Op::ratio_lo;
-                  Op::ratio_hi;
-                  Op::out_size.height;
-                }) {  // RandomResizedCrop: the smallest box has area scale_lo * W * H and its most
-                      // extreme aspect ratio, so its shorter side is at least
-                      // sqrt(scale_lo * min(ratio_lo, 1 / ratio_hi)) of the image's shorter side
-    const double r = std::min(static_cast<double>(Op::ratio_lo), 1.0 / static_cast<double>(Op::ratio_hi));
-    const double f = std::sqrt(static_cast<double>(Op::scale_lo) * r);
-    return {0, std::max<std::int64_t>(Op::out_size.height, Op::out_size.width), std::min(1.0, f)};
-  } else {
-    return {};
-  }
-}
-template <class Op>
-struct IsResize : std::false_type {};
-template <int H, int W>
-struct IsResize<transforms::Resize<H, W>> : std::true_type {
-  static constexpr std::int64_t side = W == 0 ? H : (H > W ? H : W);
-};
 template <class List>
 struct FirstOp {
   using type = void;
@@ -445,7 +421,7 @@ struct FirstOp<meta::TypeList<T, Ts...>> {
 }  // namespace detail
 
 /// DecodeOptions that let a loader decode JPEGs at reduced resolution for pipeline P, derived from
-/// P's first op, which decides how much of the image reaches the output: RandomResizedCrop<H, W, ...>
+/// what P's first op reads (its OpTraits<Op>::decode_hint): RandomResizedCrop<H, W, ...>
 /// (min_side max(H, W), min_crop_fraction sqrt(scale_lo * min(ratio_lo, 1 / ratio_hi)), with the
 /// defaults sqrt(0.08 * 3/4) ~ 0.245)
 /// or Resize<S> / Resize<H, W> (min_side S or max(H, W), fraction 1); any other first op: off.
@@ -457,10 +433,11 @@ template <class P>
 DecodeOptions decode_options_for(std::int64_t max_pixels = 0) {
   using First = typename detail::FirstOp<typename P::ops>::type;
   DecodeOptions d{};
-  if constexpr (detail::IsResize<First>::value)
-    d = {0, detail::IsResize<First>::side, 1.0};
-  else if constexpr (!std::is_void_v<First>)
-    d = detail::decode_need<First>();
+  if constexpr (transforms::TransformOp<First>) {  // the op says what it reads: OpTraits<First>::decode_hint
+    constexpr transforms::DecodeHint hint = transforms::OpTraits<First>::decode_hint;
+    if constexpr (hint.known())
+      d = {0, hint.out_side, std::min(1.0, std::sqrt(hint.min_area * hint.min_aspect))};
+  }
   if (d.min_side == 0) d.min_crop_fraction = 1.0;
   d.max_pixels = max_pixels;
   return d;

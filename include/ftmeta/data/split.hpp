@@ -118,81 +118,6 @@ struct ManifestRow {
   friend bool operator==(const ManifestRow&, const ManifestRow&) = default;
 };
 
-/// Writes a split as a TSV manifest: the line "# ftmeta-manifest 1", the header "path\tlabel\tsplit",
-/// then a row per sample of `parts` (train rows, then val, then test). Written to a temporary file
-/// and renamed, so a reader never sees half a manifest. FileError naming the file on failure;
-/// DataError for a path holding a tab or line break.
-inline void write_manifest(const std::filesystem::path& file, const std::vector<Sample>& samples,
-                           const SplitIndices& parts) {
-  std::string text = "# ftmeta-manifest 1\npath\tlabel\tsplit\n";
-  auto add = [&](const std::vector<std::int64_t>& idx, const char* split) {
-    for (const auto& s : select(samples, idx)) {
-      const std::string p = s.path.generic_string();
-      if (p.find_first_of("\t\r\n") != std::string::npos)
-        throw DataError("write_manifest: path '" + p + "' holds a tab or line break");
-      text += p + "\t" + std::to_string(s.label) + "\t" + split + "\n";
-    }
-  };
-  add(parts.train, "train");
-  add(parts.val, "val");
-  add(parts.test, "test");
-  try {
-    detail::write_text_atomically(file, text);
-  } catch (const FileError& e) {
-    throw FileError(std::string("write_manifest: ") + e.what());
-  }
-}
-
-/// Reads write_manifest's file; FileError naming the file and line if it is malformed.
-inline std::vector<ManifestRow> read_manifest(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw FileError("read_manifest: cannot open '" + file.string() + "'");
-  std::vector<ManifestRow> rows;
-  std::string line;
-  std::size_t n = 0;
-  auto bad = [&](const std::string& what) {
-    return FileError("manifest '" + file.string() + "', line " + std::to_string(n) + ": " + what);
-  };
-  while (std::getline(in, line)) {
-    ++n;
-    if (n == 1) {
-      if (line != "# ftmeta-manifest 1") throw bad("expected '# ftmeta-manifest 1'");
-      continue;
-    }
-    if (n == 2) {
-      if (line != "path\tlabel\tsplit") throw bad("expected the header 'path<TAB>label<TAB>split'");
-      continue;
-    }
-    const auto t1 = line.find('\t');
-    const auto t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
-    if (t2 == std::string::npos || line.find('\t', t2 + 1) != std::string::npos) throw bad("expected three fields");
-    ManifestRow row;
-    row.path = line.substr(0, t1);
-    const std::string label = line.substr(t1 + 1, t2 - t1 - 1);
-    try {
-      std::size_t used = 0;
-      row.label = std::stoll(label, &used);
-      if (used != label.size() || row.label < 0) throw std::invalid_argument("label");
-    } catch (const std::exception&) {
-      throw bad("'" + label + "' is not a label");
-    }
-    row.split = line.substr(t2 + 1);
-    if (row.split != "train" && row.split != "val" && row.split != "test")
-      throw bad("split '" + row.split + "' is not train, val or test");
-    rows.push_back(std::move(row));
-  }
-  if (n < 2) throw bad("missing header");
-  return rows;
-}
-
-/// The samples of one part ("train", "val", "test") of a manifest, in file order.
-inline std::vector<Sample> manifest_samples(const std::vector<ManifestRow>& rows, std::string_view split) {
-  std::vector<Sample> out;
-  for (const auto& r : rows)
-    if (r.split == split) out.push_back({r.path, r.label});
-  return out;
-}
-
 /// A split of one ImageFolder, as plan_splits returns it: the samples of each part (paths under
 /// the folder's root), the class map and its hash, and whether it came from an existing manifest.
 struct SplitPlan {
@@ -260,7 +185,9 @@ inline std::string ratio_text(double r) {  // the shortest text that reads back 
 
 /// Writes a persisted split (manifest version 2): "# ftmeta-manifest 2", then "# classmap-hash HEX",
 /// "# seed N", "# ratios TRAIN VAL TEST", "# class NAME" per class in label order, the header
-/// "path\tlabel\tsplit" and the rows, paths relative to `root` (so the tree may move). Atomic, as write_manifest.
+/// "path\tlabel\tsplit" and the rows, paths relative to `root` (so the tree may move). Written to a temporary
+/// file and renamed, so a reader never sees half a manifest. FileError naming the file on failure;
+/// DataError for a path holding a tab or line break or lying outside `root`.
 inline void write_split_manifest(const std::filesystem::path& file, const std::filesystem::path& root,
                                  const ManifestMeta& meta, const std::vector<Sample>& samples, const SplitIndices& parts) {
   std::string text = "# ftmeta-manifest 2\n# classmap-hash " + detail::hex64(meta.classes.hash()) + "\n# seed " +
@@ -346,7 +273,7 @@ inline std::pair<ManifestMeta, std::vector<ManifestRow>> read_split_manifest(con
   if (meta.classes.hash() != meta.class_map_hash)
     throw FileError("manifest '" + file.string() + "': classmap-hash " + detail::hex64(meta.class_map_hash) +
                     " does not match its class lines (" + detail::hex64(meta.classes.hash()) + "); was it edited?");
-  // The rows: the v1 reader's rules, on the rest of the file.
+  // The rows, on the rest of the file.
   std::vector<ManifestRow> rows;
   std::istringstream body(text.substr(header_end));
   for (std::string line; std::getline(body, line);) {

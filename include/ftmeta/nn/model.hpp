@@ -6,6 +6,7 @@
 #include <ftmeta/nn/efficientnet_lite.hpp>
 #include <ftmeta/nn/head.hpp>
 #include <ftmeta/nn/head_spec.hpp>
+#include <ftmeta/nn/model_spec.hpp>
 #include <ftmeta/nn/mobilenet.hpp>
 #include <ftmeta/nn/resnet.hpp>
 #include <ftmeta/nn/weights.hpp>

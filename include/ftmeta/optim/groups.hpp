@@ -100,58 +100,42 @@ namespace detail {
 /// Option values are `auto` template arguments so that Lr<1>, WeightDecay<0> and Lr<1e-3> all work.
 template <auto V>
 inline constexpr bool is_number_v = std::is_arithmetic_v<decltype(V)> && !std::is_same_v<decltype(V), bool>;
+
+/// The one base of the number options (Lr<V>, WeightDecay<V>, Momentum<V>, ...): V as a double. The
+/// checks, each naming its option, come with FTMETA_NUMBER_OPTION below.
+template <auto V>
+struct CheckedNumber {
+  static constexpr double value = [] {
+    if constexpr (is_number_v<V>) return static_cast<double>(V);
+    else return 0.0;  // the option's own check reports it
+  }();
+};
 }  // namespace detail
 
+/// Declares the number option `Name<V>` over the one checked-number base: V must be a number
+/// ("ftmeta: Name<V>: V must be a number, e.g. Name<0.1>") and satisfy `range` ("ftmeta: Name<V>: what").
+#define FTMETA_NUMBER_OPTION(Name, range, what)                                                         \
+  template <auto V>                                                                                   \
+  struct Name : detail::CheckedNumber<V> {                                                            \
+    static_assert(detail::is_number_v<V>, "ftmeta: " #Name "<V>: V must be a number, e.g. " #Name "<0.1>"); \
+    static_assert(range, "ftmeta: " #Name "<V>: " what);                                             \
+  }
+
 /// Learning rate of a group (absolute).
-template <auto V>
-struct Lr {
-  static_assert(detail::is_number_v<V>, "ftmeta: Lr<V>: V must be a number, e.g. Lr<0.1>");
-  static_assert(V > 0.0, "ftmeta: Lr<V>: the learning rate must be positive");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(Lr, V > 0.0, "the learning rate must be positive");
 /// Learning rate of a group as a multiple of the recipe's BaseLr<V>; in a Phase, a multiplier of every group's lr.
-template <auto V>
-struct LrScale {
-  static_assert(detail::is_number_v<V>, "ftmeta: LrScale<V>: V must be a number, e.g. LrScale<0.1>");
-  static_assert(V > 0.0, "ftmeta: LrScale<V>: the multiplier must be positive");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(LrScale, V > 0.0, "the multiplier must be positive");
 /// The recipe's reference learning rate, for groups given as LrScale<V>.
-template <auto V>
-struct BaseLr {
-  static_assert(detail::is_number_v<V>, "ftmeta: BaseLr<V>: V must be a number, e.g. BaseLr<0.1>");
-  static_assert(V > 0.0, "ftmeta: BaseLr<V>: the learning rate must be positive");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(BaseLr, V > 0.0, "the learning rate must be positive");
 /// L2 weight decay (Sgd, Adam) or decoupled decay (AdamW), of a group or as the recipe's default.
-template <auto V>
-struct WeightDecay {
-  static_assert(detail::is_number_v<V>, "ftmeta: WeightDecay<V>: V must be a number, e.g. WeightDecay<0.1>");
-  static_assert(V >= 0.0, "ftmeta: WeightDecay<V>: weight decay must be >= 0");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(WeightDecay, V >= 0.0, "weight decay must be >= 0");
 /// Layer-wise learning-rate decay on a backbone group: the group becomes one optimizer group per
 /// backbone stage, the last stage at the group's lr and each earlier one Decay times the next.
-template <auto V>
-struct LayerDecay {
-  static_assert(detail::is_number_v<V>, "ftmeta: LayerDecay<V>: V must be a number, e.g. LayerDecay<0.1>");
-  static_assert(V > 0.0 && V <= 1.0, "ftmeta: LayerDecay<V>: the decay must be in (0, 1]");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(LayerDecay, V > 0.0 && V <= 1.0, "the decay must be in (0, 1]");
 /// SGD momentum.
-template <auto V>
-struct Momentum {
-  static_assert(detail::is_number_v<V>, "ftmeta: Momentum<V>: V must be a number, e.g. Momentum<0.1>");
-  static_assert(V >= 0.0 && V < 1.0, "ftmeta: Momentum<V>: momentum must be in [0, 1)");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(Momentum, V >= 0.0 && V < 1.0, "momentum must be in [0, 1)");
 /// SGD dampening of the momentum buffer.
-template <auto V>
-struct Dampening {
-  static_assert(detail::is_number_v<V>, "ftmeta: Dampening<V>: V must be a number, e.g. Dampening<0.1>");
-  static_assert(V >= 0.0 && V <= 1.0, "ftmeta: Dampening<V>: dampening must be in [0, 1]");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(Dampening, V >= 0.0 && V <= 1.0, "dampening must be in [0, 1]");
 /// Nesterov momentum for SGD.
 struct Nesterov {};
 /// Adam's coefficients of the running averages.
@@ -162,26 +146,13 @@ struct Betas {
   static constexpr double beta1 = static_cast<double>(B1), beta2 = static_cast<double>(B2);
 };
 /// Adam's epsilon.
-template <auto V>
-struct Eps {
-  static_assert(detail::is_number_v<V>, "ftmeta: Eps<V>: V must be a number, e.g. Eps<0.1>");
-  static_assert(V > 0, "ftmeta: Eps<V>: epsilon must be positive");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(Eps, V > 0, "epsilon must be positive");
 /// Clip the gradients' total 2-norm to V before each step (clip_grad_norm_).
-template <auto V>
-struct ClipGradNorm {
-  static_assert(detail::is_number_v<V>, "ftmeta: ClipGradNorm<V>: V must be a number, e.g. ClipGradNorm<0.1>");
-  static_assert(V > 0, "ftmeta: ClipGradNorm<V>: the norm must be positive");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(ClipGradNorm, V > 0, "the norm must be positive");
 /// Clip each gradient element to [-V, V] before each step (clip_grad_value_).
-template <auto V>
-struct ClipGradValue {
-  static_assert(detail::is_number_v<V>, "ftmeta: ClipGradValue<V>: V must be a number, e.g. ClipGradValue<0.1>");
-  static_assert(V > 0, "ftmeta: ClipGradValue<V>: the value must be positive");
-  static constexpr double value = static_cast<double>(V);
-};
+FTMETA_NUMBER_OPTION(ClipGradValue, V > 0, "the value must be positive");
+#undef FTMETA_NUMBER_OPTION
+
 /// Accumulate gradients over N batches per optimizer step (each batch's loss scaled by 1/N).
 template <std::int64_t N>
 struct AccumulateGrad {

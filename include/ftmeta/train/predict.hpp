@@ -7,7 +7,7 @@
 #include <ftmeta/data/image_folder.hpp>
 #include <ftmeta/nn/model.hpp>
 #include <ftmeta/train/checkpoint.hpp>
-#include <ftmeta/transforms/execute.hpp>
+#include <ftmeta/transforms/apply.hpp>
 
 #include <torch/torch.h>
 

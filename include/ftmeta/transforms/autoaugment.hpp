@@ -1,7 +1,7 @@
 // ftmeta/transforms/autoaugment.hpp: TrivialAugmentWide and RandAugment: the op table, magnitude bins, sampling.
 // ftmeta:pure
 // The op tag and what it draws; the kernels (PIL's arithmetic on uint8 images) are in
-// autoaugment_kernels.hpp. torchvision's semantics (v1 transforms.TrivialAugmentWide on PIL images,
+// kernels/pil.hpp. torchvision's semantics (v1 transforms.TrivialAugmentWide on PIL images,
 // InterpolationMode.NEAREST): one of 14 ops uniformly, a magnitude bin uniformly for the ops that have
 // bins, the sign flipped with probability 0.5 for the signed ones. RandAugment (v1 transforms.RandAugment)
 // draws NumOps ops the same way at one fixed bin, on its own (narrower) ranges.

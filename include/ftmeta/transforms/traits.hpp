@@ -1,7 +1,7 @@
-// ftmeta/transforms/traits.hpp: what a transform op is, read by the planner: kind, domains, size rule.
+// ftmeta/transforms/traits.hpp: what a transform op is, read by the planner and the loader: kind, domains, size rule, decode hint.
 // ftmeta:pure
 // An op is an empty tag type. It states its traits as static members (kind, and optionally size_rule,
-// out_size, pointwise); OpTraits reads them, so an op works through derivation (`struct HFlip :
+// out_size, pointwise, decode_hint); OpTraits reads them, so an op works through derivation (`struct HFlip :
 // RandomHorizontalFlip<0.5> {}`), and a third-party tag can specialize OpTraits instead.
 #pragma once
 
@@ -30,6 +30,17 @@ enum class SizeRule {
   keeps,           ///< same size as its input (flips, photometric and tensor ops)
   fixed,           ///< a size known at compile time (CenterCrop<224>, RandomResizedCrop<224>)
   data_dependent,  ///< known only from the input (Resize<256> keeps the aspect ratio)
+};
+
+/// What an op that comes first reads of the image it is given, for a loader's reduced-resolution
+/// decoding (data::decode_options_for): the larger side of its output, and the smallest box it may read
+/// as a fraction of the image's area, at its most extreme aspect ratio (min(ratio, 1 / ratio)).
+/// out_side 0: no hint (the image is decoded at full resolution).
+struct DecodeHint {
+  int out_side = 0;
+  double min_area = 1.0;
+  double min_aspect = 1.0;
+  constexpr bool known() const { return out_side > 0; }
 };
 
 namespace detail {
@@ -61,6 +72,11 @@ struct OpTraits<Op> {
   static constexpr bool pointwise = [] {
     if constexpr (requires { Op::pointwise; }) return bool(Op::pointwise);
     else return kind != OpKind::geometric && kind != OpKind::image;
+  }();
+  /// What the op reads when it comes first (`static constexpr DecodeHint decode_hint`); else no hint.
+  static constexpr DecodeHint decode_hint = [] {
+    if constexpr (requires { Op::decode_hint; }) return DecodeHint(Op::decode_hint);
+    else return DecodeHint{};
   }();
 };
 

@@ -1,14 +1,14 @@
-// ftmeta/transforms/autoaugment_kernels.hpp: the kernels of TrivialAugmentWide's and RandAugment's ops (OpenCV).
-// Each op does what torchvision's _apply_op does to a PIL image, with PIL's arithmetic: nearest-neighbour
-// affine transforms as Image.transform (its 16.16 fixed-point or scaling paths), Image.rotate's special
-// angles, ImageEnhance's blends, the SMOOTH filter, and ImageOps' lookup tables. Both paths use them: the
-// unfused one on the whole image, the fused one on the geometric stage's output (its own pass, then the
-// pixel pass). Include this header (or <ftmeta/transforms.hpp>) to run a pipeline with TrivialAugmentWide.
+// ftmeta/transforms/kernels/pil.hpp: PIL-exact uint8 kernels: ColorJitter's enhance steps and the auto-augmentation ops.
+// torchvision runs these on PIL images; each does what PIL does, with its arithmetic: Image.blend, the
+// 8-bit HSV hue shift, convert("L") (ColorJitter, RandomGrayscale: the unfused path and the functional
+// adjust_*), and for TrivialAugmentWide's and RandAugment's ops nearest-neighbour affine transforms as
+// Image.transform (its 16.16 fixed-point or scaling paths), Image.rotate's special angles, ImageEnhance's
+// blends, the SMOOTH filter, and ImageOps' lookup tables. OpenCV only.
 #pragma once
 
-#include <ftmeta/core/error.hpp>
 #include <ftmeta/transforms/autoaugment.hpp>
-#include <ftmeta/transforms/execute.hpp>
+#include <ftmeta/transforms/geometry.hpp>
+#include <ftmeta/transforms/ops.hpp>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -21,13 +21,110 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
 namespace ftmeta::transforms {
 
 namespace detail {
+
+// --- PIL's uint8 arithmetic (torchvision's ColorJitter on PIL images) ---------------------------------
+
+/// PIL's Image.blend of one value: in1 + alpha * (in2 - in1) in float, clipped, truncated to uint8.
+inline std::uint8_t pil_blend(int in1, int in2, float alpha) {
+  const float v = static_cast<float>(in1) + alpha * static_cast<float>(in2 - in1);
+  return v <= 0.0f ? 0 : v >= 255.0f ? 255 : static_cast<std::uint8_t>(v);
+}
+/// PIL's convert("L") of one RGB pixel (ITU-R 601-2 luma in 16-bit fixed point).
+inline int pil_luma(int r, int g, int b) { return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16; }
+
+/// PIL's RGB -> HSV -> (hue + shift) -> RGB of one pixel, in place (Convert.c's rgb2hsv and hsv2rgb).
+inline void pil_shift_hue(std::uint8_t* p, int shift) {
+  const int r = p[0], g = p[1], b = p[2];
+  const int maxc = std::max(r, std::max(g, b)), minc = std::min(r, std::min(g, b));
+  if (maxc == minc) return;  // s == 0: grey stays grey whatever the hue
+  const float cr = static_cast<float>(maxc - minc);
+  const float s = cr / static_cast<float>(maxc);
+  const float rc = static_cast<float>(maxc - r) / cr, gc = static_cast<float>(maxc - g) / cr,
+              bc = static_cast<float>(maxc - b) / cr;
+  float h = r == maxc ? bc - gc : g == maxc ? static_cast<float>(2.0 + rc - bc) : static_cast<float>(4.0 + gc - rc);
+  const double wrapped = h / 6.0 + 1.0;  // in (0, 2): fmod(x, 1) is x or x - 1, exactly
+  h = static_cast<float>(wrapped >= 1.0 ? wrapped - 1.0 : wrapped);
+  const int uh = (std::clamp(static_cast<int>(h * 255.0), 0, 255) + shift) & 255;
+  const int us = std::clamp(static_cast<int>(s * 255.0), 0, 255);
+  if (us == 0) {
+    p[0] = p[1] = p[2] = static_cast<std::uint8_t>(maxc);
+    return;
+  }
+  const int i = static_cast<int>(static_cast<float>(uh) * 6.0 / 255.0);  // >= 0: truncation is floor
+  const float f = static_cast<float>(static_cast<float>(uh) * 6.0 / 255.0 - static_cast<float>(i));
+  const float fs = static_cast<float>(static_cast<float>(us) / 255.0);
+  const float v = static_cast<float>(maxc);
+  // round() of non-negative values below 256: add a half and truncate
+  const auto up = static_cast<std::uint8_t>(std::min(static_cast<int>(v * (1.0 - fs) + 0.5), 255));
+  const auto uq = static_cast<std::uint8_t>(std::min(static_cast<int>(v * (1.0 - fs * f) + 0.5), 255));
+  const auto ut = static_cast<std::uint8_t>(std::min(static_cast<int>(v * (1.0 - fs * (1.0 - f)) + 0.5), 255));
+  const auto uv = static_cast<std::uint8_t>(maxc);
+  switch (i % 6) {
+    case 0: p[0] = uv, p[1] = ut, p[2] = up; break;
+    case 1: p[0] = uq, p[1] = uv, p[2] = up; break;
+    case 2: p[0] = up, p[1] = uv, p[2] = ut; break;
+    case 3: p[0] = up, p[1] = uq, p[2] = uv; break;
+    case 4: p[0] = ut, p[1] = up, p[2] = uv; break;
+    default: p[0] = uv, p[1] = up, p[2] = uq; break;
+  }
+}
+
+/// The sum of PIL's luma over n RGB pixels.
+inline long long luma_sum(const std::uint8_t* rgb, int n) {
+  long long sum = 0;
+  for (int i = 0; i < n; ++i, rgb += 3) sum += pil_luma(rgb[0], rgb[1], rgb[2]);
+  return sum;
+}
+/// ImageEnhance.Contrast's mean: the grey image's mean, rounded (int(mean + 0.5)).
+inline int contrast_mean(long long luma_total, long long pixels) {
+  return pixels == 0 ? 0 : static_cast<int>(static_cast<double>(luma_total) / static_cast<double>(pixels) + 0.5);
+}
+
+/// One photometric step on a whole 8-bit BGR image, as torchvision's F.adjust_* on a PIL image.
+inline cv::Mat run_pixel_step(const cv::Mat& bgr, const PixelStep& s) {
+  cv::Mat out = bgr.clone();
+  const auto f = static_cast<float>(s.factor);
+  int mean = 0;
+  if (s.kind == PixelStep::Kind::contrast) {
+    long long total = 0;
+    for (int y = 0; y < bgr.rows; ++y) {
+      const std::uint8_t* p = bgr.ptr<std::uint8_t>(y);
+      for (int x = 0; x < bgr.cols; ++x, p += 3) total += pil_luma(p[2], p[1], p[0]);
+    }
+    mean = contrast_mean(total, static_cast<long long>(bgr.rows) * bgr.cols);
+  }
+  for (int y = 0; y < out.rows; ++y) {
+    std::uint8_t* p = out.ptr<std::uint8_t>(y);
+    for (int x = 0; x < out.cols; ++x, p += 3) {
+      std::uint8_t rgb[3] = {p[2], p[1], p[0]};
+      switch (s.kind) {
+        case PixelStep::Kind::brightness:
+          for (auto& v : rgb) v = pil_blend(0, v, f);
+          break;
+        case PixelStep::Kind::contrast:
+          for (auto& v : rgb) v = pil_blend(mean, v, f);
+          break;
+        case PixelStep::Kind::saturation: {
+          const int l = pil_luma(rgb[0], rgb[1], rgb[2]);
+          for (auto& v : rgb) v = pil_blend(l, v, f);
+          break;
+        }
+        case PixelStep::Kind::hue: pil_shift_hue(rgb, s.hue_shift); break;
+        case PixelStep::Kind::grayscale: rgb[0] = rgb[1] = rgb[2] = static_cast<std::uint8_t>(pil_luma(rgb[0], rgb[1], rgb[2])); break;
+      }
+      p[0] = rgb[2], p[1] = rgb[1], p[2] = rgb[0];
+    }
+  }
+  return out;
+}
+
+// --- the auto-augmentation ops (TrivialAugmentWide, RandAugment) ------------------------------------
 
 inline constexpr double py_pi = 3.141592653589793;
 /// Python's math.radians and math.degrees (x * (pi / 180), x * (180 / pi)).
@@ -156,7 +253,7 @@ inline cv::Mat pil_rotate_nearest(const cv::Mat& src, double angle, int fill) {
 }
 
 // The float loops below vectorize only where GCC may assume float compares do not trap (the values are the
-// same either way: IEEE operations in the same order); scoped to pil_sharpness, as in execute.hpp.
+// same either way: IEEE operations in the same order); scoped to pil_sharpness, as in kernels/pixel_pass.hpp.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("no-trapping-math")
@@ -298,31 +395,6 @@ inline cv::Mat run_auto_augment_op(const cv::Mat& bgr, AutoAugmentOp op, double 
   return bgr;
 }
 
-/// The resampled output of a geometric stage as an 8-bit BGR image (flips, padding and fill applied).
-inline cv::Mat materialize(const Resampled& r) {
-  cv::Mat bgr(r.out.height, r.out.width, CV_8UC3);
-  std::vector<std::uint8_t> row(std::size_t(3) * std::size_t(r.out.width));
-  for (int y = 0; y < r.out.height; ++y) {
-    gather_row(r, y, row.data());
-    std::uint8_t* q = bgr.ptr<std::uint8_t>(y);
-    for (int x = 0; x < r.out.width; ++x, q += 3) q[0] = row[3 * x + 2], q[1] = row[3 * x + 1], q[2] = row[3 * x];
-  }
-  return bgr;
-}
-
-/// The fused path's image stage: materializes the resampled image, runs each op on it, and hands the
-/// result to the pixel pass as an identity resample.
-template <class... Ops>
-Resampled run_image_stage(ImageStage<Ops...>, const typename ImageStage<Ops...>::Params& params, const Resampled& r) {
-  cv::Mat image = materialize(r);
-  std::apply([&](const auto&... each) { (run_image_op(Ops{}, each, image), ...); }, params.ops);
-  Resampled done;
-  done.image = image;
-  done.window = cv::Rect(0, 0, image.cols, image.rows);
-  done.out = {image.rows, image.cols};
-  return done;
-}
-
 }  // namespace detail
 
 /// Runs one TrivialAugmentWide draw on an 8-bit BGR image (both paths; found by argument-dependent lookup).
@@ -337,20 +409,6 @@ void run_image_op(RandAugment<NumOps, Magnitude, NumBins, Fill>, const RandAugme
   using Op = RandAugment<NumOps, Magnitude, NumBins, Fill>;
   for (const AutoAugmentDraw& d : draws.ops)
     bgr = detail::run_auto_augment_op(bgr, d.op, Op::magnitude(d, {bgr.rows, bgr.cols}), Fill);
-}
-
-/// torchvision's _apply_op(img, op_name, magnitude, InterpolationMode.NEAREST, fill) on an 8-bit image
-/// (gray, BGR or BGRA; the result is BGR), with PIL's arithmetic: one auto-augmentation op at a given
-/// signed magnitude (shear factor, pixels, degrees, enhance factor - 1, bits or threshold).
-inline cv::Mat auto_augment_op(const cv::Mat& image, AutoAugmentOp op, double magnitude, int fill = 0) {
-  if (auto problem = detail::image_problem(image); !problem.empty())
-    throw DataError(std::string("ftmeta::transforms::auto_augment_op: ") + problem);
-  if (!std::isfinite(magnitude)) throw UsageError("ftmeta::transforms::auto_augment_op: magnitude must be finite");
-  if (op == AutoAugmentOp::posterize && !(magnitude >= 0 && magnitude <= 8))
-    throw UsageError("ftmeta::transforms::auto_augment_op: Posterize keeps 0 to 8 bits; got " + std::to_string(magnitude));
-  if (fill < 0 || fill > 255) throw UsageError("ftmeta::transforms::auto_augment_op: fill is a grey level, in [0, 255]");
-  const cv::Mat bgr = to_bgr(image);
-  return detail::run_auto_augment_op(bgr, op, magnitude, fill).clone();
 }
 
 }  // namespace ftmeta::transforms

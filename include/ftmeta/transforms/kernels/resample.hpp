@@ -1,0 +1,201 @@
+// ftmeta/transforms/kernels/resample.hpp: the geometric stage's kernel: one folded 2x3 map as a view, a resize or a warp.
+// A folded GeomStep runs as a view of the input, one cv::resize of an ROI, or one bilinear warp (with an
+// area pre-shrink where it shrinks more than 2x); flips become reversed reads in the pixel pass, padding
+// and fill are what lies outside the result's window and clip frame. Also the padding of the source for
+// the modes other than constant (edge, reflect, symmetric). OpenCV only.
+#pragma once
+
+#include <ftmeta/transforms/geometry.hpp>
+#include <ftmeta/transforms/ops.hpp>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+
+namespace ftmeta::transforms {
+
+namespace detail {
+
+/// The interpolation both paths use: area averaging when shrinking (the closest OpenCV mode to PIL's
+/// antialiased bilinear), bilinear otherwise.
+inline int resize_interpolation(cv::Size from, cv::Size to) {
+  return (to.width <= from.width && to.height <= from.height) ? cv::INTER_AREA : cv::INTER_LINEAR;
+}
+
+inline bool near_integer(double v) { return std::abs(v - std::round(v)) < 1e-6; }
+inline int round_int(double v) { return static_cast<int>(std::lround(v)); }
+
+/// Output pixels [lo, hi) along one axis whose centres fall inside the input [0, n): x_in = s*x + o.
+inline std::pair<int, int> axis_window(double s, double o, int out, int n) {
+  const int lo = static_cast<int>(std::ceil((0.0 - o) / s - 0.5 - 1e-9));
+  const int hi = static_cast<int>(std::ceil((n - o) / s - 0.5 - 1e-9));
+  return {std::clamp(lo, 0, out), std::clamp(hi, 0, out)};
+}
+
+/// The result of a geometric stage before the pixel pass: the pixels of the window of the unflipped
+/// output that lies inside the input; outside it the output is zero (torchvision pads with 0).
+struct Resampled {
+  cv::Mat image;  // a view of the input or an OpenCV temporary; 1, 3 or 4 channels as the input
+  cv::Rect window;
+  ImageSize out;
+  bool flip_x = false, flip_y = false;
+  bool clips = false;   // output pixels whose centres `clip` maps outside clip_size get `fill`
+  Affine2D clip{};
+  ImageSize clip_size{};
+  int fill = 0;
+};
+
+/// Output columns [lo, hi) (of `width`) of row y whose centres the map `m` sends inside `frame`.
+inline std::pair<int, int> frame_span(const Affine2D& m, ImageSize frame, int width, int y) {
+  double lo = 0, hi = width;
+  const double yc = y + 0.5;
+  // u = a * xc + (b * yc + c) in [0, w), v = d * xc + (e * yc + f) in [0, h), xc = x + 0.5
+  auto limit = [&](double slope, double offset, double size) {
+    if (std::abs(slope) < 1e-12) {
+      if (offset < 0 || offset >= size) hi = lo;
+      return;
+    }
+    double t0 = (0 - offset) / slope, t1 = (size - offset) / slope;
+    if (t0 > t1) std::swap(t0, t1);
+    lo = std::max(lo, t0), hi = std::min(hi, t1);
+  };
+  limit(m.a, m.b * yc + m.c, frame.width);
+  limit(m.d, m.e * yc + m.f, frame.height);
+  const int x0 = std::clamp(static_cast<int>(std::ceil(lo - 0.5 - 1e-9)), 0, width);
+  const int x1 = std::clamp(static_cast<int>(std::ceil(hi - 0.5 - 1e-9)), x0, width);
+  return {x0, x1};
+}
+
+/// In a warped output (one image of the output's size): the pixels whose centres `m` maps outside
+/// `frame` become `fill` (all channels).
+inline void fill_outside(cv::Mat& image, const Affine2D& m, ImageSize frame, int fill) {
+  const int cn = image.channels();
+  const auto f = static_cast<std::uint8_t>(fill);
+  for (int y = 0; y < image.rows; ++y) {
+    const auto [x0, x1] = frame_span(m, frame, image.cols, y);
+    std::uint8_t* row = image.ptr<std::uint8_t>(y);
+    std::fill(row, row + std::ptrdiff_t(x0) * cn, f);
+    std::fill(row + std::ptrdiff_t(x1) * cn, row + std::ptrdiff_t(image.cols) * cn, f);
+  }
+}
+
+/// Executes a folded geometric step on an image: the non-template core of every GeometricStage.
+inline Resampled resample(const cv::Mat& src, const GeomStep& step) {
+  Resampled r;
+  r.out = step.out;
+  const Affine2D& m = step.map;
+  const int W = step.out.width, H = step.out.height;
+  r.clips = step.clips, r.clip = step.clip, r.clip_size = step.clip_size, r.fill = step.fill;
+  if (!m.axis_aligned() || step.clips2) {  // rotations (and flips, crops, resizes with them): one bilinear warp
+    // Where the map shrinks more than 2x along both output axes, an area pre-shrink of the needed part
+    // of the input first (as the axis-aligned path), so the warp does not alias.
+    const double step_x = std::hypot(m.a, m.d), step_y = std::hypot(m.b, m.e);
+    cv::Mat base = src;
+    Affine2D k = m;
+    if (step_x > 2 && step_y > 2) {
+      double lo_x = 1e300, lo_y = 1e300, hi_x = -1e300, hi_y = -1e300;
+      for (const auto& [x, y] : {std::pair{0.0, 0.0}, std::pair{double(W), 0.0}, std::pair{0.0, double(H)}, std::pair{double(W), double(H)}}) {
+        const double u = m.a * x + m.b * y + m.c, v = m.d * x + m.e * y + m.f;
+        lo_x = std::min(lo_x, u), hi_x = std::max(hi_x, u), lo_y = std::min(lo_y, v), hi_y = std::max(hi_y, v);
+      }
+      const cv::Rect need = cv::Rect(cv::Point(int(std::floor(lo_x)) - 1, int(std::floor(lo_y)) - 1),
+                                     cv::Point(int(std::ceil(hi_x)) + 1, int(std::ceil(hi_y)) + 1)) & cv::Rect(0, 0, src.cols, src.rows);
+      const double shrink = std::min(step_x, step_y) / 1.5;
+      const cv::Size pre(std::max(1, round_int(need.width / shrink)), std::max(1, round_int(need.height / shrink)));
+      if (!need.empty() && pre.width < need.width && pre.height < need.height) {
+        cv::resize(src(need), base, pre, 0, 0, cv::INTER_AREA);
+        const double kx = double(need.width) / pre.width, ky = double(need.height) / pre.height;
+        k = {m.a / kx, m.b / kx, (m.c - need.x) / kx, m.d / ky, m.e / ky, (m.f - need.y) / ky};
+      }
+    }
+    const cv::Matx23d centre_map(k.a, k.b, k.c + 0.5 * (k.a + k.b) - 0.5, k.d, k.e, k.f + 0.5 * (k.d + k.e) - 0.5);
+    cv::warpAffine(base, r.image, centre_map, cv::Size(W, H), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
+    r.window = cv::Rect(0, 0, W, H);
+    // Outside the input is zero (torchvision pads with zeros), then the fill of the earlier filling op's
+    // frame; the last filling op's frame is applied by the pixel pass (clip).
+    fill_outside(r.image, m, {src.rows, src.cols}, 0);
+    if (step.clips2) fill_outside(r.image, step.clip2, step.clip2_size, step.fill2);
+    return r;
+  }
+  // Flips become reversed reads in the pixel pass; what is left is scale + offset per axis.
+  double sx = m.a, ox = m.c, sy = m.e, oy = m.f;
+  if (sx < 0) r.flip_x = true, ox += sx * W, sx = -sx;
+  if (sy < 0) r.flip_y = true, oy += sy * H, sy = -sy;
+  const auto [x0, x1] = axis_window(sx, ox, W, src.cols);
+  const auto [y0, y1] = axis_window(sy, oy, H, src.rows);
+  r.window = cv::Rect(x0, y0, std::max(0, x1 - x0), std::max(0, y1 - y0));
+  if (r.window.empty()) return r;
+  const cv::Size wsize = r.window.size();
+  const cv::Rect whole(0, 0, src.cols, src.rows);
+
+  // A: the window comes from a whole-pixel box of the input: a view, or one resize of that ROI.
+  const double left = ox + sx * x0, right = ox + sx * x1, top = oy + sy * y0, bottom = oy + sy * y1;
+  if (near_integer(left) && near_integer(right) && near_integer(top) && near_integer(bottom)) {
+    const cv::Rect roi = cv::Rect(round_int(left), round_int(top), round_int(right) - round_int(left),
+                                  round_int(bottom) - round_int(top)) & whole;
+    if (roi.size() == wsize) r.image = src(roi);
+    else cv::resize(src(roi), r.image, wsize, 0, 0, resize_interpolation(roi.size(), wsize));
+    return r;
+  }
+  // B: the output pixels are whole pixels of the input resized to a whole-pixel grid (Resize then a
+  // crop): one resize, then a view of the window.
+  const double grid_w = src.cols / sx, grid_h = src.rows / sy, cx = ox / sx, cy = oy / sy;
+  if (near_integer(grid_w) && near_integer(grid_h) && near_integer(cx) && near_integer(cy)) {
+    const cv::Size grid_size(round_int(grid_w), round_int(grid_h));
+    const cv::Rect roi = cv::Rect(round_int(cx) + x0, round_int(cy) + y0, wsize.width, wsize.height) &
+                         cv::Rect(cv::Point(0, 0), grid_size);
+    if (roi.size() == wsize) {
+      cv::Mat grid;
+      cv::resize(src, grid, grid_size, 0, 0, resize_interpolation(src.size(), grid_size));
+      r.image = grid(roi);
+      return r;
+    }
+  }
+  // C: any other scale + offset (several resamples folded into one): area pre-shrink of the needed ROI
+  // where the map shrinks more than 2x, then one bilinear warp with replicated borders.
+  const cv::Rect need = cv::Rect(cv::Point(static_cast<int>(std::floor(left)) - 1, static_cast<int>(std::floor(top)) - 1),
+                                 cv::Point(static_cast<int>(std::ceil(right)) + 1, static_cast<int>(std::ceil(bottom)) + 1)) & whole;
+  cv::Mat base = src(need);
+  double kx = 1, ky = 1;
+  if (sx > 2 || sy > 2) {
+    const cv::Size pre(sx > 2 ? std::max(1, round_int(need.width / sx)) : need.width,
+                       sy > 2 ? std::max(1, round_int(need.height / sy)) : need.height);
+    cv::Mat shrunk;
+    cv::resize(base, shrunk, pre, 0, 0, cv::INTER_AREA);
+    kx = double(need.width) / pre.width;
+    ky = double(need.height) / pre.height;
+    base = shrunk;
+  }
+  const double a = sx / kx, c = (sx * x0 + ox - need.x) / kx, e = sy / ky, f = (sy * y0 + oy - need.y) / ky;
+  const cv::Matx23d centre_map(a, 0, 0.5 * a + c - 0.5, 0, e, 0.5 * e + f - 0.5);
+  cv::warpAffine(base, r.image, centre_map, wsize, cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
+  return r;
+}
+
+// --- padding modes other than constant: the source is padded before the resample --------------------
+
+/// torchvision's padding modes as OpenCV borders (np.pad's "reflect" is BORDER_REFLECT_101, "symmetric"
+/// BORDER_REFLECT).
+inline int border_type(PaddingMode mode) {
+  switch (mode) {
+    case PaddingMode::edge: return cv::BORDER_REPLICATE;
+    case PaddingMode::reflect: return cv::BORDER_REFLECT_101;
+    case PaddingMode::symmetric: return cv::BORDER_REFLECT;
+    default: return cv::BORDER_CONSTANT;
+  }
+}
+
+/// F.pad of an 8-bit image: `b` pixels on each side, as `mode` (constant: the grey level `fill`).
+inline cv::Mat pad_image(const cv::Mat& image, const Border& b, PaddingMode mode, int fill) {
+  cv::Mat out;
+  cv::copyMakeBorder(image, out, b.top, b.bottom, b.left, b.right, border_type(mode), cv::Scalar::all(fill));
+  return out;
+}
+
+}  // namespace detail
+
+}  // namespace ftmeta::transforms
