@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_data_decode {
+
 namespace fs = std::filesystem;
 using namespace ftmeta::data;
 
@@ -159,3 +161,5 @@ TEST_CASE("decode: a PNG header announcing 4-billion-pixel sides is refused with
   CHECK(img.empty());
   CHECK_THAT(why, Catch::Matchers::Contains("too large: 4294954445x3452816845 pixels"));
 }
+
+}  // namespace unit_data_decode

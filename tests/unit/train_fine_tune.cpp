@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_train_fine_tune {
+
 using namespace ftmeta::optim;
 using Catch::Contains;
 namespace fs = std::filesystem;
@@ -236,3 +238,5 @@ TEST_CASE("fine_tune on a small folder: the head phase is the baseline, the fina
   CHECK(train::read_checkpoint_info(o.train.out_dir / "best.pt").epoch == 3);
   fs::remove_all(root);
 }
+
+}  // namespace unit_train_fine_tune

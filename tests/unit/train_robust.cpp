@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_train_robust {
+
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
@@ -281,3 +283,5 @@ TEST_CASE("robust: one run per output folder: a live owner is named, a dead one'
   CHECK_FALSE(again.stale_pid());
   for (int fd : {ready[0], ready[1], go[0], go[1]}) ::close(fd);
 }
+
+}  // namespace unit_train_robust
