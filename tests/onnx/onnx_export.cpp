@@ -163,3 +163,48 @@ TEST_CASE("export_onnx: every backbone, pooling and head layer against LibTorch,
   for (const auto& [name, io] : cases) cmd += " " + name;
   CHECK(std::system(cmd.c_str()) == 0);
 }
+
+TEST_CASE("export_onnx and read_onnx_info: bad input gets one line naming the file or the option field", "[onnx]") {
+  fs::create_directories(out_dir);
+  torch::manual_seed(1);
+  Classifier<R18Max> net(4);
+  net->eval();
+  OnnxExportOptions options;
+  options.preprocessing.crop_height = options.preprocessing.crop_width = 32;
+  options.class_names = class_names(3);
+  CHECK_THROWS_WITH(export_onnx(net, out_dir / "bad.onnx", options),
+                    "ftmeta: export_onnx: options.class_names has 3 names, the model 4 classes");
+  options.class_names = class_names(4);
+  options.opset = 13;
+  CHECK_THROWS_WITH(export_onnx(net, out_dir / "bad.onnx", options), Catch::Contains("options.opset 13: use 17 to"));
+  options.opset = 17;
+  options.preprocessing.crop_height = 0;
+  CHECK_THROWS_WITH(export_onnx(net, out_dir / "bad.onnx", options), Catch::Contains("options.preprocessing.crop_height"));
+  CHECK_FALSE(fs::exists(out_dir / "bad.onnx"));
+
+  // The metadata round-trips; a file that is not ONNX, or ONNX without ftmeta's keys, is a FileError.
+  options.preprocessing = onnx_preprocessing<tf::Compose<tf::Resize<40>, tf::CenterCrop<32>, tf::ToTensor, tf::Normalize<>>>();
+  options.model_name = "tiny";
+  export_onnx(net, out_dir / "tiny.onnx", options);
+  const auto info = read_onnx_info(out_dir / "tiny.onnx");
+  CHECK(info.class_names == options.class_names);
+  CHECK(info.model == R18Max::describe());
+  CHECK(info.model_name == "tiny");
+  CHECK(info.preprocessing.resize == 40);
+  CHECK(info.preprocessing.crop_height == 32);
+  CHECK(info.preprocessing.crop_width == 32);
+  CHECK(info.preprocessing.mean == std::array<double, 3>{0.485, 0.456, 0.406});
+  CHECK(info.preprocessing.std == std::array<double, 3>{0.229, 0.224, 0.225});
+
+  std::ofstream(out_dir / "text.onnx") << "this is not a model\n";
+  CHECK_THROWS_WITH(read_onnx_info(out_dir / "text.onnx"), Catch::Contains("text.onnx: not an ONNX model"));
+  CHECK_THROWS_WITH(read_onnx_info(out_dir / "absent.onnx"), Catch::Contains("absent.onnx: no such file"));
+  auto proto = read_onnx_model(out_dir / "tiny.onnx");
+  proto.clear_metadata_props();
+  {
+    std::ofstream out(out_dir / "plain.onnx", std::ios::binary);
+    proto.SerializeToOstream(&out);
+  }
+  CHECK_THROWS_WITH(read_onnx_info(out_dir / "plain.onnx"),
+                    Catch::Contains("plain.onnx: an ONNX model without ftmeta's metadata (no ftmeta.format in metadata_props)"));
+}

@@ -105,9 +105,11 @@ onnx::ModelProto build_onnx_model(ClassifierImpl<Spec>& model, const OnnxExportO
                      " names, the model " + std::to_string(model.num_classes()) + " classes");
   if (p.crop_height < 1 || p.crop_width < 1)
     throw UsageError("ftmeta: export_onnx: options.preprocessing.crop_height and crop_width (the input size) must be set");
-  const std::string stem(Spec::backbone::stem_weight);  // "conv1.weight": the stem convolution's key
-  const auto in_channels =
-      OnnxGraph::child<torch::nn::Conv2dImpl>(*model.backbone(), stem.substr(0, stem.rfind('.'))).options.in_channels();
+  std::int64_t in_channels = p.channels;
+  if constexpr (requires { Spec::backbone::stem_weight; }) {
+    const std::string stem(Spec::backbone::stem_weight);  // "conv1.weight": the stem convolution's key
+    in_channels = OnnxGraph::child<torch::nn::Conv2dImpl>(*model.backbone(), stem.substr(0, stem.rfind('.'))).options.in_channels();
+  }
   if (p.channels != in_channels)
     throw UsageError("ftmeta: export_onnx: options.preprocessing.channels is " + std::to_string(p.channels) + ", the model takes " +
                      std::to_string(in_channels));
