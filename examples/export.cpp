@@ -31,14 +31,14 @@ int run(int argc, char** argv) {
   options.fold_batch_norm = !args.has("keep-batch-norm");
   options.clip_relu6 = args.has("clip-relu6");
   const auto info = ftmeta::train::read_checkpoint_info(checkpoint);
-  return example::with_image_size(info.image_size, [&]<int Size>() {
+  return example::with_image_size(info.image_size, [&]<int Size>() { return example::with_model(info.model, [&]<class Net>() {
     // [export]
-    ftmeta::train::export_checkpoint_onnx<example::Net, example::EvalAug<Size>>(checkpoint, onnx, options);
+    ftmeta::train::export_checkpoint_onnx<Net, example::EvalAug<Size, typename Net::backbone>>(checkpoint, onnx, options);
     // [export]
     std::cout << "export: wrote " << onnx.string() << " (" << std::filesystem::file_size(onnx) << " bytes, "
               << info.class_names.size() << " classes, input 3x" << Size << "x" << Size << ", opset " << options.opset << ")\n";
     return 0;
-  });
+  }); });
 }
 
 }  // namespace
