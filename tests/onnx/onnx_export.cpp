@@ -125,6 +125,7 @@ struct R18Max : Model<backbones::ResNet18, MaxPool, Head<Linear<Classes>>> {};
 struct R34ConcatLn : Model<backbones::ResNet34, ConcatPool, Head<LayerNorm, GELU, Dropout<0.2>, Linear<Classes>>> {};
 struct R50Mlp : Model<backbones::ResNet50, AvgPool,
                       Head<BatchNorm1d, ReLU, Dropout<0.3>, Linear<64>, BatchNorm1d, ELU, Linear<Classes>>> {};
+struct R18AvgGelu : Model<backbones::ResNet18, AvgPool, Head<Linear<64>, GELU, Dropout<0.5>, Linear<Classes>>> {};
 struct MbV2Concat : Model<backbones::MobileNetV2, ConcatPool, Head<Dropout<0.1>, Linear<256>, ReLU, BatchNorm1d, Linear<Classes>>> {};
 
 // What OpenCV 4.6's DNN cannot run, and why (each is checked to fail still: a fix upstream shows here).
@@ -140,6 +141,7 @@ TEST_CASE("export_onnx: every backbone, pooling and head layer against LibTorch,
   cases["lite0_avg_blog"] = export_case<Lite0Blog, 224>("lite0_avg_blog", 10);
   cases["r18_max_linear"] = export_case<R18Max, 224>("r18_max_linear", 5);
   cases["r18_max_linear_bn_kept"] = export_case<R18Max, 224>("r18_max_linear_bn_kept", 5, /*fold=*/false);
+  cases["r18_avg_gelu"] = export_case<R18AvgGelu, 128>("r18_avg_gelu", 6);
   cases["r34_concat_layernorm_gelu"] = export_case<R34ConcatLn, 160>("r34_concat_layernorm_gelu", 7);
   cases["r50_avg_mlp"] = export_case<R50Mlp, 224>("r50_avg_mlp", 12);
   cases["mbv2_concat_mlp"] = export_case<MbV2Concat, 224>("mbv2_concat_mlp", 3);
