@@ -41,3 +41,28 @@ find_dependency(ZLIB)
 # libjpeg-turbo decodes the loader's JPEGs about 3x faster than OpenCV 4.6's imdecode, with the
 # same pixels (tests/unit/data_badfiles.cpp checks they match).
 find_dependency(JPEG)
+
+# Optional: the ONNX library (Debian libonnx-dev) and protobuf, for nn/onnx.hpp (export_onnx) and
+# nn/onnx_metadata.hpp. Without them ftmeta::onnx_format is not defined; the core library is
+# unaffected. ftmeta::onnx_format carries no torch: the LibTorch-free predictor links it alone.
+if(NOT TARGET ftmeta::onnx_format)
+  find_package(ONNX CONFIG QUIET)
+  find_package(Protobuf QUIET)
+  if(TARGET onnx AND TARGET onnx_proto AND Protobuf_FOUND)
+    # The torch wheel's include folder carries protobuf headers of another version; a folder holding
+    # only the system's google/ (protobuf), searched first, keeps them out of ONNX code.
+    set(_ftmeta_pb_include ${CMAKE_BINARY_DIR}/ftmeta-protobuf-include)
+    file(MAKE_DIRECTORY ${_ftmeta_pb_include})
+    if(NOT EXISTS ${_ftmeta_pb_include}/google)
+      file(CREATE_LINK ${Protobuf_INCLUDE_DIR}/google ${_ftmeta_pb_include}/google SYMBOLIC)
+    endif()
+    add_library(ftmeta::onnx_format INTERFACE IMPORTED)
+    set_target_properties(ftmeta::onnx_format PROPERTIES
+      INTERFACE_INCLUDE_DIRECTORIES "${_ftmeta_pb_include}"
+      INTERFACE_LINK_LIBRARIES "onnx;onnx_proto;${Protobuf_LIBRARIES}")
+    set(FTMETA_HAVE_ONNX ON)
+    message(STATUS "ftmeta: ONNX export enabled (ONNX ${ONNX_VERSION}, protobuf ${Protobuf_VERSION})")
+  else()
+    set(FTMETA_HAVE_ONNX OFF)
+  endif()
+endif()

@@ -3,6 +3,9 @@
 // Debian package, or on any ImageFolder tree (--data DIR), and prints the test accuracy. The same binary runs alone or as one
 // rank of a data-parallel group: under torchrun or examples/launch.sh, by the environment alone.
 #include "recipe.hpp"
+#ifdef FTMETA_WITH_ONNX
+#include <ftmeta/train/onnx_export.hpp>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -48,6 +51,7 @@ const std::vector<ftmeta::util::Flag> flags = {
     {"lr-find", false, "sweep the learning rate, print the suggestion, write lr_find.png and lr_find.csv, and exit"},
     {"lr-find-steps", true, "steps of the --lr-find sweep (default 100)"},
     {"sync-bn", false, "distributed: BatchNorm statistics over the global batch of all ranks (synchronized BatchNorm)"},
+    {"export-onnx", true, "after training, write best.pt as this ONNX file (for predict_onnx)"},
     {"help", false, "print this help"},
 };
 
@@ -168,6 +172,15 @@ int run(int argc, char** argv) {
           << test.loss << ")";
       if (result.head) say << "; the head phase alone validated at " << result.head->accuracy;
       say << std::endl;
+    }
+    if (args.has("export-onnx") && group->is_main()) {
+#ifdef FTMETA_WITH_ONNX
+      using Net = typename R::Model;
+      ftmeta::train::export_checkpoint_onnx<Net, example::EvalAug<Size, typename Net::backbone>>(out / "best.pt", args.get("export-onnx"));
+      say << "onnx: " << args.get("export-onnx") << std::endl;
+#else
+      throw ftmeta::UsageError("--export-onnx: this build has no ONNX library (install libonnx-dev and reconfigure)");
+#endif
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     say << "checkpoint: " << (out / "best.pt").string() << "\nmetrics: " << (out / "metrics.csv").string() << "\ntotal time "

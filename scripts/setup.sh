@@ -12,6 +12,8 @@ venv=$build/venv
 # code but ships no headers); ftmeta/distributed uses the declarations only and links no libgloo.
 debs=(build-essential cmake ninja-build pkg-config zlib1g-dev libjpeg-dev libopencv-dev libboost-dev catch2
       libgloo-dev dataset-fashion-mnist mate-backgrounds python3-venv)
+# ONNX export and the LibTorch-free predictor (optional parts: nn/onnx.hpp, examples/predict_onnx).
+debs+=(libonnx-dev libprotobuf-dev libopencv-dnn-dev)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,12 @@
+# Fails when BINARY needs LibTorch at run time: ldd lists every shared library it loads, transitively.
+execute_process(COMMAND ldd ${BINARY} OUTPUT_VARIABLE libs RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "ldd ${BINARY} failed")
+endif()
+if(NOT libs MATCHES "libopencv_dnn")
+  message(FATAL_ERROR "ldd ${BINARY}: no libopencv_dnn either; is this the predictor?\n${libs}")
+endif()
+if(libs MATCHES "libtorch|libc10")
+  message(FATAL_ERROR "${BINARY} needs LibTorch at run time:\n${libs}")
+endif()
+message(STATUS "${BINARY}: no libtorch among its libraries")
