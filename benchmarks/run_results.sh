@@ -45,8 +45,8 @@ for run in "${runs[@]}"; do
     # The whole training set for a longer run: the tuned recipe (examples/recipe.hpp), NHWC on the CPU.
     full-pretrained) run_finetune "$run" --per-class 0 --epochs "${FULL_EPOCHS:-10}" --recipe tuned --channels-last ;;
     full-scratch) run_finetune "$run" --per-class 0 --epochs "${FULL_EPOCHS:-10}" --recipe tuned --channels-last --no-pretrained ;;
-    few-pretrained) run_finetune "$run" --per-class 100 --test-per-class 0 --epochs "${FEW_EPOCHS:-15}" ;;
-    few-scratch) run_finetune "$run" --per-class 100 --test-per-class 0 --epochs "${FEW_EPOCHS:-15}" --no-pretrained ;;
+    few-pretrained) run_finetune "$run" --recipe blog --per-class 100 --test-per-class 0 --epochs "${FEW_EPOCHS:-15}" ;;
+    few-scratch) run_finetune "$run" --recipe blog --per-class 100 --test-per-class 0 --epochs "${FEW_EPOCHS:-15}" --no-pretrained ;;
     side-by-side | side-by-side-nhwc)
       # The same data tree, epochs, batch, input size, threads and one loading worker on both sides;
       # side-by-side-nhwc runs both sides with NHWC (channels_last) weights and inputs.
@@ -54,7 +54,7 @@ for run in "${runs[@]}"; do
       suffix=${run#side-by-side}
       format=()
       [ -z "$suffix" ] || format=(--channels-last)
-      run_finetune "side-ftmeta$suffix" --per-class "${SIDE_PER_CLASS:-1000}" --epochs "$epochs" --workers 1 ${format[@]+"${format[@]}"}
+      run_finetune "side-ftmeta$suffix" --recipe blog --per-class "${SIDE_PER_CLASS:-1000}" --epochs "$epochs" --workers 1 ${format[@]+"${format[@]}"}
       mkdir -p "$out/side-python$suffix"
       echo "== side-python$suffix: python_baseline.py --image-size $size --epochs $epochs ${format[*]-} (load: $(cut -d' ' -f1-3 /proc/loadavg))"
       t0=$SECONDS

@@ -28,9 +28,9 @@ int run(int argc, char** argv) {
   const auto device = ftmeta::train::resolve_device(args.get("device", "cpu"));
   const auto info = ftmeta::train::read_checkpoint_info(checkpoint);
 
-  return example::with_image_size(info.image_size, [&]<int Size>() {
+  return example::with_image_size(info.image_size, [&]<int Size>() { return example::with_model(info.model, [&]<class Net>() {
     // [predict]
-    ftmeta::train::Predictor<example::Net, example::EvalAug<Size>> predictor(checkpoint, device);
+    ftmeta::train::Predictor<Net, example::EvalAug<Size>> predictor(checkpoint, device);
     predictor.set_flip_tta(args.has("tta"));
     // [predict]
     int failures = 0;
@@ -46,7 +46,7 @@ int run(int argc, char** argv) {
     std::cout.flush();
     if (failures) std::cerr << "predict: " << failures << " image(s) could not be read" << std::endl;
     return failures ? 1 : 0;
-  });
+  }); });
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <ftmeta/data/idx.hpp>
 #include <ftmeta/data/image_folder.hpp>
 #include <ftmeta/data/loader.hpp>
+#include <ftmeta/data/pipeline_loader.hpp>
 #include <ftmeta/data/sampler.hpp>
 #include <ftmeta/data/sources.hpp>
 #include <ftmeta/data/split.hpp>
+#include <ftmeta/data/splits.hpp>

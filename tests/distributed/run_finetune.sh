@@ -38,7 +38,7 @@ for c in "$src"/*/; do
   mkdir -p "$work/data/$name"
   for f in $(ls "$c" | sort | head -12); do ln -s "$c$f" "$work/data/$name/$f"; done
 done
-common=(--data "$work/data" --image-size 64 --seed 3 --workers 0 --batch-size 16)
+common=(--data "$work/data" --recipe blog --image-size 64 --seed 3 --workers 0 --batch-size 16)
 
 echo "== 1. one process, batch 16, 2 epochs"
 timeout 120 "$bin" "${common[@]}" --sync-bn --epochs 2 --out "$work/one" >"$work/one.log" 2>&1 || fail "one process failed"

@@ -38,6 +38,23 @@ constexpr std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint6
 /// An empty SamplerFn means epoch_permutation(n, seed, epoch, shuffle).
 using SamplerFn = std::function<std::vector<std::int64_t>(std::int64_t n, std::uint64_t seed, std::uint64_t epoch)>;
 
+/// Several shuffled passes over the samples as one epoch: epoch e visits epoch_permutation(n, seed,
+/// e * passes + r) for r = 0 .. passes-1, one after the other. For small data, so that an epoch
+/// (one validation, one checkpoint) covers enough optimizer steps. A function object usable as a SamplerFn.
+struct RepeatedSampler {
+  std::int64_t passes = 1;
+  std::vector<std::int64_t> operator()(std::int64_t n, std::uint64_t seed, std::uint64_t epoch) const {
+    if (passes < 1) throw UsageError("RepeatedSampler: passes must be at least 1");
+    std::vector<std::int64_t> out;
+    out.reserve(static_cast<std::size_t>(n * passes));
+    for (std::int64_t r = 0; r < passes; ++r) {
+      const auto p = epoch_permutation(n, seed, epoch * static_cast<std::uint64_t>(passes) + static_cast<std::uint64_t>(r));
+      out.insert(out.end(), p.begin(), p.end());
+    }
+    return out;
+  }
+};
+
 /// Weights that make every class equally likely under a WeightedSampler: 1 / (samples of its class).
 inline std::vector<double> class_balanced_weights(std::span<const std::int64_t> labels) {
   std::map<std::int64_t, std::int64_t> count;

@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -194,7 +195,24 @@ class ClassifierImpl : public torch::nn::Module {
     return any;
   }
 
-  /// As Module::train, except that BatchNorm layers of frozen parts stay in eval mode.
+  /// Keeps (or stops keeping) the BatchNorm running statistics of `part` as they are: its BatchNorm
+  /// layers normalize with their running statistics and leave them unchanged even in train(), while
+  /// their weights and biases still train. For small batches and small data, where batch
+  /// statistics are noisy and slow-moving running averages (Lite0's momentum is 0.01) lag behind.
+  void freeze_batch_norm_statistics(std::string_view part, bool frozen = true) {
+    const auto which = part_index(part);
+    auto& list = bn_stats_frozen_;
+    list.erase(std::remove(list.begin(), list.end(), which), list.end());
+    if (frozen) list.push_back(which);
+    apply_batch_norm_modes();
+  }
+  /// Whether freeze_batch_norm_statistics(part) is in force.
+  bool batch_norm_statistics_frozen(std::string_view part) const {
+    return std::find(bn_stats_frozen_.begin(), bn_stats_frozen_.end(), part_index(part)) != bn_stats_frozen_.end();
+  }
+
+  /// As Module::train, except that BatchNorm layers of frozen parts, and of parts whose statistics
+  /// are frozen, stay in eval mode.
   void train(bool on = true) override {
     torch::nn::Module::train(on);
     apply_batch_norm_modes();
@@ -231,7 +249,8 @@ class ClassifierImpl : public torch::nn::Module {
       if (in_part(which, p.key())) p.value().requires_grad_(!frozen);
     apply_batch_norm_modes();
   }
-  // A BatchNorm layer trains when the model does and its weight is not frozen.
+  // A BatchNorm layer trains when the model does, its weight is not frozen, and the statistics of
+  // no part holding it are frozen.
   void apply_batch_norm_modes() {
     for (const auto& m : named_modules("", /*include_self=*/false)) {
       torch::nn::Module* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.value().get());
@@ -239,12 +258,14 @@ class ClassifierImpl : public torch::nn::Module {
       if (!bn) continue;
       const auto own = bn->named_parameters(/*recurse=*/false);  // find() points into it: keep it alive
       const auto* weight = own.find("weight");
-      const bool frozen = weight && !weight->requires_grad();
+      bool frozen = weight && !weight->requires_grad();
+      for (auto which : bn_stats_frozen_) frozen = frozen || in_part(which, m.key() + ".weight");
       bn->torch::nn::Module::train(is_training() && !frozen);
     }
   }
 
   std::int64_t num_classes_;
+  std::vector<std::size_t> bn_stats_frozen_;  // parts whose BatchNorm statistics stay as they are
   typename backbone_binding::type backbone_;
   HeadModule<typename Spec::head> head_;
 };

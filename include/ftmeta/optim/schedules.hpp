@@ -191,7 +191,11 @@ struct OneCycle {
       const int count = ThreePhase ? 3 : 2;
       double start = 0;
       for (int i = 0; i < count; ++i) {
-        if (s <= phases[i].end || i == count - 1) return anneal(phases[i].from, phases[i].to, (s - start) / (phases[i].end - start));
+        if (s <= phases[i].end || i == count - 1) {
+          // A phase shorter than one step (PctStart * TotalSteps < 1) is at its end at once: 0/0 would be NaN.
+          const double span = phases[i].end - start;
+          return anneal(phases[i].from, phases[i].to, span > 0 ? std::min((s - start) / span, 1.0) : 1.0);
+        }
         start = phases[i].end;
       }
       return min_lr;

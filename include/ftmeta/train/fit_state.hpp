@@ -89,6 +89,23 @@ inline std::string history_text(const std::vector<EpochRecord>& history) {
   return s;
 }
 
+/// The head phase's validation figures as the first line of a checkpoint's history ("" without one).
+inline std::string baseline_text(const std::optional<EpochStats>& b) {
+  if (!b) return "";
+  return "baseline " + exact(b->loss) + ' ' + exact(b->accuracy) + ' ' + std::to_string(b->samples) + ' ' + exact(b->loss_sum) + ' ' +
+         std::to_string(b->correct) + '\n';
+}
+/// Splits a checkpoint's history into its baseline line (when it has one) and the epoch lines.
+inline std::pair<std::optional<EpochStats>, std::string> split_baseline(const std::string& text) {
+  if (!text.starts_with("baseline ")) return {std::nullopt, text};
+  const auto eol = text.find('\n');
+  std::istringstream in(text.substr(9, eol == std::string::npos ? std::string::npos : eol - 9));
+  EpochStats b;
+  in >> b.loss >> b.accuracy >> b.samples >> b.loss_sum >> b.correct;
+  if (!in) return {std::nullopt, text};
+  return {b, eol == std::string::npos ? std::string() : text.substr(eol + 1)};
+}
+
 /// Parses history_text(); FileError naming `where` when it is damaged.
 inline std::vector<EpochRecord> parse_history(const std::string& text, const std::string& where) {
   std::vector<EpochRecord> out;

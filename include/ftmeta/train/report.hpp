@@ -82,9 +82,11 @@ inline std::string json_string(const std::string& s) {
 class RunReport {
  public:
   /// `ema`: the epochs carry ema_val, recorded as the ema_val_loss and ema_val_acc columns.
+  /// `baseline`: the head phase's validation accuracy (fine_tune), the lp_val_acc column and a
+  /// field of every line and of test.json.
   RunReport(std::filesystem::path out_dir, std::vector<std::string> class_names, std::vector<std::string> group_names,
-            bool resume = false, bool ema = false)
-      : dir_(std::move(out_dir)), classes_(std::move(class_names)), groups_(std::move(group_names)), ema_(ema) {
+            bool resume = false, bool ema = false, std::optional<double> baseline = std::nullopt)
+      : dir_(std::move(out_dir)), classes_(std::move(class_names)), groups_(std::move(group_names)), ema_(ema), baseline_(baseline) {
     std::filesystem::create_directories(dir_);
     const bool append = resume && std::filesystem::exists(dir_ / "metrics.csv");
     csv_.open(dir_ / "metrics.csv", append ? std::ios::app : std::ios::trunc);
@@ -93,7 +95,8 @@ class RunReport {
     if (!append) {
       csv_ << "epoch,train_loss,train_acc,val_loss,val_acc,val_top5,val_macro_f1";
       for (auto& g : groups_) csv_ << ",lr_" << g;
-      csv_ << ",train_seconds,train_images_per_s,skipped" << (ema_ ? ",ema_val_loss,ema_val_acc" : "") << "\n";
+      csv_ << ",train_seconds,train_images_per_s,skipped" << (ema_ ? ",ema_val_loss,ema_val_acc" : "") << (baseline_ ? ",lp_val_acc" : "")
+           << "\n";
     }
     tb_ = std::make_unique<TensorBoardWriter>(dir_ / "tensorboard");
   }
@@ -118,6 +121,7 @@ class RunReport {
       const auto* e = r.ema_val ? &*r.ema_val : nullptr;
       csv_ << ',' << (e ? detail::json_number(e->loss) : "") << ',' << (e ? detail::json_number(e->accuracy()) : "");
     }
+    if (baseline_) csv_ << ',' << detail::json_number(*baseline_);
     csv_ << '\n' << std::flush;
 
     std::string j = "{\"epoch\": " + std::to_string(r.epoch) + ", \"train_loss\": " + detail::json_number(r.train_loss) +
@@ -130,6 +134,7 @@ class RunReport {
     j += "}, \"train_seconds\": " + detail::json_number(r.train_seconds) + ", \"skipped\": " + std::to_string(r.skipped);
     if (r.ema_val)
       j += ", \"ema_val_loss\": " + detail::json_number(r.ema_val->loss) + ", \"ema_val_acc\": " + detail::json_number(r.ema_val->accuracy());
+    if (baseline_) j += ", \"lp_val_acc\": " + detail::json_number(*baseline_);
     j += "}";
     jsonl_ << j << '\n' << std::flush;
 
@@ -154,7 +159,9 @@ class RunReport {
     std::ofstream out(dir_ / "test.json");
     out << "{\"loss\": " << detail::json_number(t.loss) << ", \"accuracy\": " << detail::json_number(t.accuracy())
         << ", \"top5\": " << detail::json_number(t.confusion.top5_accuracy()) << ", \"macro_f1\": "
-        << detail::json_number(t.confusion.macro_f1()) << ", \"samples\": " << t.samples << ", \"classes\": [";
+        << detail::json_number(t.confusion.macro_f1()) << ", \"samples\": " << t.samples;
+    if (baseline_) out << ", \"lp_val_acc\": " << detail::json_number(*baseline_);
+    out << ", \"classes\": [";
     for (std::int64_t c = 0; c < t.confusion.classes(); ++c) {
       const auto s = t.confusion.scores(c);
       out << (c ? ", " : "") << "{\"name\": " << detail::json_string(c < static_cast<std::int64_t>(classes_.size()) ? classes_[static_cast<std::size_t>(c)] : std::to_string(c))
@@ -188,6 +195,7 @@ class RunReport {
   std::filesystem::path dir_;
   std::vector<std::string> classes_, groups_;
   bool ema_ = false;
+  std::optional<double> baseline_;
   std::ofstream csv_, jsonl_;
   std::unique_ptr<TensorBoardWriter> tb_;
   std::vector<EpochReport> epochs_;

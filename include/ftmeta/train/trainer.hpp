@@ -152,6 +152,18 @@ class Trainer {
   /// Rank 0 (or a single process): the one that writes files and prints.
   bool is_main() const { return !group() || group()->is_main(); }
 
+  /// Records the head phase (the head fitted on the frozen backbone's cached features, see
+  /// fine_tune) as epoch 0: its validation figures become the run's baseline, printed and written
+  /// next to every epoch (the lp_val_acc column of metrics.csv/.jsonl, test.json), and its weights,
+  /// the current ones, are best.pt until an epoch validates strictly better. Call before fit().
+  void record_head_phase(const EpochStats& val) {
+    baseline_ = val;
+    const auto verdict = best_.add(0, val.accuracy, options_.out_dir, write_files());
+    if (write_files() && verdict.best) save_checkpoint(options_.out_dir / "best.pt", *model_, info(0, val.accuracy));
+  }
+  /// The head phase's validation figures, when record_head_phase() was called (also after resume()).
+  const std::optional<EpochStats>& baseline() const { return baseline_; }
+
   /// Trains until options.epochs (from epochs_done(), so after resume() it continues), validating
   /// after each epoch. Each epoch: torch's generator is seeded from (seed, epoch); the recipe's
   /// phase and lrs are set; the train pass runs with a progress bar; validation gives loss, top-1,
@@ -184,6 +196,10 @@ class Trainer {
       r.train = train_epoch(*model_, forward_fn(), run_->optimizer(), detail::next_of(train), options_.device, epoch, progress, control());
       if (bar) bar->finish();
       detail::reduce_stats(group(), r.train);
+      if (r.train.samples == 0)
+        throw DataError("ftmeta: epoch " + std::to_string(epoch) +
+                        " trained on no image: the training split holds fewer images than one batch (the loader drops a "
+                        "last, smaller batch); use a smaller batch_size");
       if (group()) group()->broadcast_buffers(*model_);  // BatchNorm statistics: rank 0's everywhere
       auto v = evaluate_split(val);
       r.val = v.stats;
@@ -201,6 +217,7 @@ class Trainer {
                       << r.train.loss << " acc " << r.train.accuracy << "  val loss " << r.val.loss << " acc " << r.val.accuracy
                       << " top5 " << r.val_confusion.top5_accuracy();
         if (r.ema_val) *options_.log << "  ema val loss " << r.ema_val->loss << " acc " << r.ema_val->accuracy;
+        if (baseline_) *options_.log << "  (head phase val acc " << baseline_->accuracy << ")";
         *options_.log << std::setprecision(1) << "  " << r.train.images_per_second() << " img/s, " << r.train.seconds << " s"
                       << (skipped > 0 ? ", skipped " + std::to_string(skipped) + " unreadable file(s)" : std::string()) << std::endl;
       }
@@ -241,13 +258,16 @@ class Trainer {
     if (options_.channels_last) detail::to_channels_last(*model_);
     if (!load_optimizer_state(checkpoint, run_->optimizer()))
       throw FileError("ftmeta: cannot resume from " + checkpoint.string() + ": it holds no optimizer state (a best.pt? use last.pt)");
-    history_ = detail::parse_history(info.history, checkpoint.string());
+    auto [baseline, history] = detail::split_baseline(info.history);
+    baseline_ = baseline;
+    history_ = detail::parse_history(history, checkpoint.string());
     if (epochs_done() != info.epoch)
       throw FileError("ftmeta: cannot resume from " + checkpoint.string() + ": its history has " + std::to_string(epochs_done()) +
                       " epochs, its header says " + std::to_string(info.epoch));
     best_ = detail::BestCheckpoints(options_.keep_best);
     if (stopper_) stopper_.emplace(options_.early_stop, options_.early_stop_metric == StopMetric::val_acc);
     stopped_ = false;
+    if (baseline_) best_.add(0, baseline_->accuracy, {}, false);
     for (auto& r : history_) {
       best_.add(r.epoch, r.val.accuracy, {}, false);
       if (stopper_ && stopper_->update(stop_value(r))) stopped_ = true;
@@ -311,6 +331,14 @@ class Trainer {
     return result;
   }
 
+  /// Makes the current weights best.pt (after fit, for a policy that keeps its final weights),
+  /// recorded with the last epoch and its validation accuracy.
+  void save_as_best() {
+    if (!write_files()) return;
+    const auto epoch = epochs_done();
+    save_checkpoint(options_.out_dir / "best.pt", *model_, info(epoch, history_.empty() ? 0.0 : history_.back().val.accuracy));
+  }
+
   /// Restores the weights of best.pt (after fit) for testing.
   void load_best() {
     if (!options_.out_dir.empty() && std::filesystem::exists(options_.out_dir / "best.pt")) {
@@ -331,7 +359,7 @@ class Trainer {
     i.step = run_->steps();
     i.phase = std::max<std::int64_t>(run_->phase(), 0);
     i.split_hash = options_.split_hash;
-    i.history = detail::history_text(history_);
+    i.history = detail::baseline_text(baseline_) + detail::history_text(history_);
     if (ema_) i.extra = ema_->parameters();
     if (scaler_) i.scaler = scaler_->state();
     return i;
@@ -370,7 +398,8 @@ class Trainer {
     std::vector<std::string> groups;
     for (auto& g : run_->groups()) groups.push_back(detail::column_name(g.name));
     if (resumed_) detail::truncate_metrics(options_.out_dir, epochs_done());
-    report_ = std::make_unique<RunReport>(options_.out_dir, class_names_, groups, resumed_, options_.ema_decay > 0);
+    report_ = std::make_unique<RunReport>(options_.out_dir, class_names_, groups, resumed_, options_.ema_decay > 0,
+                                          baseline_ ? std::optional<double>(baseline_->accuracy) : std::nullopt);
     if (resumed_) {
       std::vector<EpochReport> earlier;
       for (auto& r : history_) earlier.push_back(detail::epoch_report(r));
@@ -430,6 +459,7 @@ class Trainer {
   detail::BestCheckpoints best_;
   std::unique_ptr<RunReport> report_;
   std::vector<EpochRecord> history_;
+  std::optional<EpochStats> baseline_;
   bool stopped_ = false, restore_pending_ = false, resumed_ = false;
 };
 
