@@ -76,6 +76,10 @@ TEST_CASE("timm: vit_small_patch16_224 matches timm at 224 and, position embeddi
   CHECK_THROWS_WITH(net->forward(torch::zeros({1, 3, 40, 48})), Catch::Contains("multiples of 16, got [1, 3, 40, 48]"));
 }
 
+TEST_CASE("timm: timm's resnet18 folder (torchvision's keys) matches timm in ftmeta's ResNet-18", "[models][timm]") {
+  check_timm<backbones::ResNet18>("resnet18");
+}
+
 TEST_CASE("timm: a gray stem and a wrong architecture", "[models][timm]") {
   auto rgb = backbone_module<backbones::ConvNeXtTiny>::make(3);
   auto gray = backbone_module<backbones::ConvNeXtTiny>::make(1);

@@ -2,6 +2,7 @@
 // timm's save_for_hf, against timm's own evaluation transform (create_transform, written by
 // tests/python/refs/timm_models.py); the descriptor's values otherwise; checkpoint lines; bad configs.
 #include <ftmeta/nn/registry.hpp>
+#include <ftmeta/train/checkpoint.hpp>
 
 #include "support/npy.hpp"
 
@@ -24,7 +25,8 @@ std::filesystem::path scratch(const std::string& name) {
 }  // namespace
 
 TEST_CASE("preprocess: timm's config.json gives timm's evaluation pipeline", "[preprocess]") {
-  for (const auto* name : {"mobilenetv3_small_100", "efficientnet_b0", "convnext_tiny", "vit_small_patch16_224"}) {
+  // resnet18: timm's format of torchvision's keys, whose config (bicubic, crop 0.95) overrides the descriptor's.
+  for (const auto* name : {"mobilenetv3_small_100", "efficientnet_b0", "convnext_tiny", "vit_small_patch16_224", "resnet18"}) {
     INFO(name);
     const auto p = registry().find(name).preprocessing_for(refs() / name);
     CHECK(p.source == (refs() / name / "config.json").string());
@@ -78,4 +80,22 @@ TEST_CASE("preprocess: a bad config.json names the file and the field", "[prepro
   CHECK(partial.crop_pct == 1.0);
   CHECK(partial.interpolation == "bilinear");
   CHECK(partial.mean == preprocessing_of<backbones::ConvNeXtTiny>().mean);
+}
+
+TEST_CASE("preprocess: a checkpoint carries the preprocessing and names its model", "[preprocess]") {
+  const auto& entry = registry().find("convnext_tiny");
+  const auto p = entry.preprocessing_for(refs() / "convnext_tiny");
+  auto net = entry.make(3, {});
+  ftmeta::train::CheckpointInfo info;
+  info.class_names = {"a", "b", "c"};
+  info.model = entry.description;
+  info.preprocessing = p.serialize();
+  const auto file = scratch("checkpoint") / "best.pt";
+  ftmeta::train::save_checkpoint(file, *net.module, info);
+  const auto back = ftmeta::train::read_checkpoint_info(file);
+  CHECK(Preprocessing::parse(back.preprocessing) == p);
+  const auto* again = registry().described_as(back.model);
+  REQUIRE(again != nullptr);
+  CHECK(again->name == "convnext_tiny");
+  CHECK(registry().described_as("resnet18 (512 features) -> nothing") == nullptr);
 }

@@ -87,6 +87,13 @@ class ModelRegistry {
     for (const auto& m : models_) known += (known.empty() ? "" : ", ") + m.name;
     throw UsageError("no model named '" + std::string(name) + "'; the models: " + known);
   }
+  /// The entry whose Model type has this description (Spec::describe(), what a checkpoint's
+  /// `model` records), or nullptr: how a checkpoint alone names the model to rebuild.
+  const RegisteredModel* described_as(std::string_view description) const {
+    for (const auto& m : models_)
+      if (m.description == description) return &m;
+    return nullptr;
+  }
   bool contains(std::string_view name) const {
     return std::any_of(models_.begin(), models_.end(), [&](const auto& m) { return m.name == name; });
   }

@@ -1,7 +1,7 @@
 """References for timm's backbones (tests/unit/models_timm*.cpp, nn_preprocess.cpp, nn_registry.cpp).
 
 Per backbone NAME (mobilenetv3_small_100, mobilenetv3_large_100, efficientnet_b0, convnext_tiny,
-vit_small_patch16_224): NAME/ is the folder timm's save_for_hf writes (model.safetensors and a real
+vit_small_patch16_224, and resnet18 in timm's format): NAME/ is the folder timm's save_for_hf writes (model.safetensors and a real
 config.json with timm's pretrained_cfg), from timm.create_model(NAME, pretrained=False) with seeded
 random weights: every norm's affine part, ConvNeXt's gamma and ViT's tokens drawn at random and
 BatchNorm statistics gathered on random batches, so eval mode is not the identity. NAME_input.npy
@@ -20,7 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-BACKBONES = ["mobilenetv3_small_100", "mobilenetv3_large_100", "efficientnet_b0", "convnext_tiny", "vit_small_patch16_224"]
+BACKBONES = ["mobilenetv3_small_100", "mobilenetv3_large_100", "efficientnet_b0", "convnext_tiny", "vit_small_patch16_224",
+             "resnet18"]  # timm's resnet18 has torchvision's keys: its hub folder loads into ftmeta's ResNet-18
 STEP = ["mobilenetv3_small_100", "efficientnet_b0"]
 
 
