@@ -12,5 +12,10 @@
 #include <ftmeta/nn/model.hpp>
 #include <ftmeta/nn/resnet.hpp>
 #include <ftmeta/nn/safetensors.hpp>
+// issue 14: timm's backbones and the preprocessing of weights (nn/registry.hpp, which compiles
+// every built-in model, is included on its own).
+#include <ftmeta/nn/preprocess.hpp>
+#include <ftmeta/nn/timm_models.hpp>
+#include <ftmeta/nn/timm_spec.hpp>
 #include <ftmeta/nn/state_dict.hpp>
 #include <ftmeta/nn/weights.hpp>

@@ -32,7 +32,8 @@ struct backbone_module;
 /// in_channels 1 the stem's RGB kernels are summed (a gray image acts as (g, g, g)); other
 /// channel counts than 1 and 3 are a WeightsError naming the stem key.
 template <class Descriptor>
-LoadReport load_backbone_weights(torch::nn::Module& module, std::int64_t in_channels, const std::filesystem::path& file) {
+LoadReport load_backbone_weights(torch::nn::Module& module, std::int64_t in_channels, const std::filesystem::path& path) {
+  const auto file = weights_file_in(path);  // a hub folder: its model.safetensors
   auto state = load_state_dict_file(file);
   const std::string stem(Descriptor::stem_weight);
   if (in_channels == 1) {

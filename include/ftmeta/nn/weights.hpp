@@ -155,26 +155,35 @@ inline StateDict load_legacy(const std::filesystem::path& file) {
   const auto* root = unpickler.load(pos);
   const auto* keys = unpickler.load(pos);
   if (keys->kind != Kind::List) weights_fail(file, "has no list of storage keys after the object");
+  const Object* state = find_state_dict(root, file);
+  std::unordered_map<std::string, std::string> first_user;  // storage key -> " (tensor 'NAME')", its first tensor
+  for (const auto& [key, value] : state->entries)
+    first_user.emplace(value->tensor.storage->key, " (tensor '" + key->text + "')");
+  const auto user = [&](const std::string& storage) {
+    auto it = first_user.find(storage);
+    return it == first_user.end() ? std::string() : it->second;
+  };
   std::unordered_map<std::string, std::size_t> data_at;  // root key -> byte offset of its data
   for (const auto* k : keys->items) {
     if (k->kind != Kind::Str) weights_fail(file, "lists a storage key that is not a string");
     const auto* s = find_root(heap, k->text);
     if (!s) weights_fail(file, "lists data for storage '" + k->text + "', which no tensor uses");
-    if (bytes.size() - pos < 8) weights_fail(file, "is truncated: the element count of storage '" + k->text + "' is missing");
+    if (bytes.size() - pos < 8)
+      weights_fail(file, "is truncated: the element count of storage '" + k->text + "'" + user(k->text) + " is missing");
     std::uint64_t count = 0;
     for (int i = 7; i >= 0; --i) count = (count << 8) | static_cast<unsigned char>(bytes[pos + static_cast<std::size_t>(i)]);
     pos += 8;
     if (count != static_cast<std::uint64_t>(s->numel))
-      weights_fail(file, "says storage '" + k->text + "' holds " + std::to_string(count) + " elements, but its tensors say " +
-                             std::to_string(s->numel));
+      weights_fail(file, "says storage '" + k->text + "'" + user(k->text) + " holds " + std::to_string(count) +
+                             " elements, but its tensors say " + std::to_string(s->numel));
     const std::uint64_t nbytes = count * storage_dtype_info(s->dtype).element_size;  // numel < 2^62 / size
     if (nbytes > bytes.size() - pos)
-      weights_fail(file, "is truncated: storage '" + k->text + "' needs " + std::to_string(nbytes) + " bytes, " +
-                             std::to_string(bytes.size() - pos) + " remain");
+      weights_fail(file, "is truncated: storage '" + k->text + "'" + user(k->text) + " needs " + std::to_string(nbytes) +
+                             " bytes, " + std::to_string(bytes.size() - pos) + " remain");
     if (!data_at.emplace(k->text, pos).second) weights_fail(file, "lists storage '" + k->text + "' twice");
     pos += nbytes;
   }
-  return materialize(find_state_dict(root, file), [&](const StorageRef& s, std::size_t) -> const void* {
+  return materialize(state, [&](const StorageRef& s, std::size_t) -> const void* {
     auto it = data_at.find(s.key);  // its size was checked against the file above
     if (it == data_at.end()) weights_fail(file, "has no data for storage '" + s.key + "'");
     return bytes.data() + it->second;
@@ -221,14 +230,27 @@ inline StateDict load_zip(const std::filesystem::path& file) {
 
 }  // namespace detail
 
+/// The weights file `path` names: the path itself, or for a folder (a Hugging Face hub download
+/// of a timm model) its model.safetensors, else its pytorch_model.bin. WeightsError naming the
+/// folder when it holds neither.
+inline std::filesystem::path weights_file_in(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return path;
+  for (const char* name : {"model.safetensors", "pytorch_model.bin"})
+    if (std::filesystem::is_regular_file(path / name, ec)) return path / name;
+  throw WeightsError(path.string() + ": is a folder without model.safetensors or pytorch_model.bin");
+}
+
 /// Reads a state dict written by `torch.save` (the zip format of torch >= 1.6, or the legacy format),
 /// or a safetensors file (see load_safetensors), without running Python: the pickle is read by a restricted unpickler that accepts only what
 /// rebuilds tensors and dicts (as `torch.load(weights_only=True)`) and refuses any other global.
 /// Files that wrap the state dict are unwrapped: a dict whose values are all tensors is the state
 /// dict; otherwise its "state_dict", "model_state_dict" or "model" entry (the first present) is.
+/// A folder stands for the weights file in it (see weights_file_in).
 /// Throws WeightsError naming the file and the fault (truncation, refused global, bad view, ...).
 ///   auto sd = ftmeta::nn::load_state_dict_file("resnet18.pth");
-inline StateDict load_state_dict_file(const std::filesystem::path& file) {
+inline StateDict load_state_dict_file(const std::filesystem::path& path) {
+  const auto file = weights_file_in(path);
   std::ifstream in(file, std::ios::binary);
   if (!in) detail::weights_fail(file, "cannot be opened");
   char head[8] = {};
@@ -260,6 +282,9 @@ struct LoadOptions {
 struct LoadReport {
   std::vector<std::string> missing, unexpected, mismatched;
   std::size_t loaded = 0;
+  /// The first name that does not fit, with why: in the module's order (its forward order) the
+  /// first missing or mismatched one, else the file's first unexpected one; empty when all fit.
+  std::string first_offending;
 
   bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
   /// One line per non-empty list, e.g. "2 missing from the file: _fc.weight, _fc.bias"; when
@@ -315,6 +340,8 @@ inline LoadReport load_into(torch::nn::Module& module, const StateDict& state, c
   LoadReport report;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (destination, source)
   std::vector<bool> found(targets.size(), false);
+  std::vector<std::string> mismatch(targets.size());
+  std::string first_unexpected;
   for (const auto& [file_name, tensor] : state) {
     std::string name = strip ? file_name.substr(7) : file_name;
     for (const auto& [from, to] : options.rename_prefix)
@@ -326,25 +353,36 @@ inline LoadReport load_into(torch::nn::Module& module, const StateDict& state, c
     auto it = target_at.find(name);
     if (it == target_at.end()) {
       report.unexpected.push_back(name);
+      if (first_unexpected.empty()) first_unexpected = "'" + name + "' (not in the module)";
       continue;
     }
     if (found[it->second]) {
       report.unexpected.push_back(name + " (a second time, from '" + file_name + "')");
+      if (first_unexpected.empty()) first_unexpected = "'" + name + "' (a second time)";
       continue;
     }
     found[it->second] = true;
     const auto& dst = targets[it->second].second;
     if (dst.sizes() != tensor.sizes()) {
       report.mismatched.push_back(name + ": file " + detail::shape_text(tensor) + ", module " + detail::shape_text(dst));
+      mismatch[it->second] = "file " + detail::shape_text(tensor) + ", module " + detail::shape_text(dst);
       continue;
     }
     copies.emplace_back(dst, tensor);
   }
-  for (std::size_t i = 0; i < targets.size(); ++i)
-    if (!found[i] && !detail::starts_with_any(targets[i].first, options.skip_prefixes)) report.missing.push_back(targets[i].first);
-  if (options.strict && !report.ok())
-    throw WeightsError("load_into: the state dict does not fit the module (nothing was loaded; pass "
-                       "LoadOptions{.strict = false} to load what fits)\n" + report.describe());
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const bool missing = !found[i] && !detail::starts_with_any(targets[i].first, options.skip_prefixes);
+    if (missing) report.missing.push_back(targets[i].first);
+    if (report.first_offending.empty() && (missing || !mismatch[i].empty()))
+      report.first_offending = "'" + targets[i].first + "' (" + (missing ? "missing from the file" : mismatch[i]) + ")";
+  }
+  if (report.first_offending.empty()) report.first_offending = first_unexpected;
+  if (options.strict && !report.ok()) {  // one line: the first offending key, then the counts
+    std::string all = report.describe();
+    std::replace(all.begin(), all.end(), '\n', ';');
+    throw WeightsError("the state dict does not fit the module, first at " + report.first_offending + "; " + all +
+                       "; nothing was loaded (LoadOptions{.strict = false} loads what fits)");
+  }
   torch::NoGradGuard no_grad;
   for (auto& [dst, src] : copies) dst.copy_(src);
   report.loaded = copies.size();

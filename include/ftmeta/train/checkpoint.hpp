@@ -37,6 +37,8 @@ struct CheckpointInfo {
   std::vector<torch::Tensor> scaler;     ///< the fp16 loss scaler's scale and growth tracker (GradScaler::state)
   std::string partial;                   ///< an epoch stopped at a step boundary (PartialEpoch::text); empty otherwise
   std::vector<torch::Tensor> generators; ///< torch's generator states at that boundary (PartialEpoch::generators)
+  /// The evaluation preprocessing the weights expect (nn::Preprocessing::serialize(); empty: not recorded).
+  std::string preprocessing;
 };
 
 namespace detail {
@@ -119,6 +121,7 @@ inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module
     archive.write("ftmeta.step", c10::IValue(info.step));
     archive.write("ftmeta.phase", c10::IValue(info.phase));
     archive.write("ftmeta.split_hash", c10::IValue(info.split_hash));
+    if (!info.preprocessing.empty()) archive.write("ftmeta.preprocessing", c10::IValue(info.preprocessing));
     if (!info.history.empty()) archive.write("ftmeta.history", c10::IValue(info.history));
     if (!info.extra.empty()) archive.write("ftmeta.extra_count", c10::IValue(static_cast<std::int64_t>(info.extra.size())));
     for (std::size_t i = 0; i < info.extra.size(); ++i) archive.write("ftmeta.extra." + std::to_string(i), info.extra[i], /*is_buffer=*/true);
@@ -205,6 +208,7 @@ inline CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
   if (archive.try_read("ftmeta.metric", v)) info.metric = v.toDouble();
   if (archive.try_read("ftmeta.image_size", v)) info.image_size = v.toInt();
   if (archive.try_read("ftmeta.step", v)) info.step = v.toInt();
+  if (archive.try_read("ftmeta.preprocessing", v)) info.preprocessing = v.toStringRef();
   if (archive.try_read("ftmeta.phase", v)) info.phase = v.toInt();
   if (archive.try_read("ftmeta.split_hash", v)) info.split_hash = v.toStringRef();
   if (archive.try_read("ftmeta.history", v)) info.history = v.toStringRef();

@@ -49,6 +49,9 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   std::filesystem::path out_dir;     ///< checkpoints, metrics, plots; empty: nothing written
   bool pretrained = true;            ///< load the backbone's pretrained weights
+  /// The backbone's initial weights instead (.pth, .safetensors or a hub folder), loaded strictly in
+  /// the constructor before anything derives from them (EMA, broadcast, cached features).
+  std::filesystem::path weights;
   std::int64_t in_channels = 3;
   std::int64_t image_size = 0;       ///< recorded in checkpoints, so prediction uses the same size
   std::ostream* log = &std::cout;    ///< per-epoch lines and the progress bar; nullptr for silence
@@ -135,7 +138,8 @@ class Trainer {
       throw UsageError("--label-smoothing " + std::to_string(options_.label_smoothing) + ": must be in [0, 1)");
     if (options_.mixup_alpha < 0 || options_.cutmix_alpha < 0) throw UsageError("--mixup/--cutmix: alpha must be positive (0: off)");
     if (options_.early_stop < 0) throw UsageError("--early-stop " + std::to_string(options_.early_stop) + ": must be 0 (off) or more");
-    if (options_.pretrained) model_->load_pretrained_backbone();
+    if (!options_.weights.empty()) model_->load_pretrained_backbone(options_.weights);
+    else if (options_.pretrained) model_->load_pretrained_backbone();
     model_->to(options_.device);
     if (options_.channels_last) detail::to_channels_last(*model_);
     if (group()) group()->broadcast_module(*model_);  // every rank starts from rank 0's weights
