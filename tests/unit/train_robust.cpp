@@ -234,12 +234,14 @@ TEST_CASE("robust: full disk: a split manifest is replaced whole or not at all",
   ftmeta::data::SplitIndices parts;
   for (std::int64_t i = 0; i < 40; ++i) (i < 30 ? parts.train : parts.test).push_back(i);
   const auto file = tmp.path / "split.tsv";
-  ftmeta::data::write_manifest(file, samples, parts);
+  const ftmeta::data::ClassMap classes({"a", "b"});
+  const ftmeta::data::ManifestMeta meta{classes, classes.hash(), 0, {0.75, 0.0, 0.25}};
+  ftmeta::data::write_split_manifest(file, tmp.path, meta, samples, parts);
   const auto before = read_all(file);
   for (int i = 0; i < 40; ++i) samples[static_cast<std::size_t>(i)].path = tmp.path / ("renamed_" + std::to_string(i) + ".png");
   {
     FileSizeLimit limit(before.size() / 2);
-    CHECK_THROWS_WITH(ftmeta::data::write_manifest(file, samples, parts), Contains("split.tsv: File too large"));
+    CHECK_THROWS_WITH(ftmeta::data::write_split_manifest(file, tmp.path, meta, samples, parts), Contains("split.tsv: File too large"));
   }
   CHECK(read_all(file) == before);
   CHECK(leftovers(tmp.path).empty());
