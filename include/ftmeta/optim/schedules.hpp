@@ -194,7 +194,7 @@ struct OneCycle {
         if (s <= phases[i].end || i == count - 1) {
           // A phase shorter than one step (PctStart * TotalSteps < 1) is at its end at once: 0/0 would be NaN.
           const double span = phases[i].end - start;
-          return anneal(phases[i].from, phases[i].to, span > 0 ? std::min((s - start) / span, 1.0) : 1.0);
+          return anneal(phases[i].from, phases[i].to, span > 0 ? (s - start) / span : 1.0);
         }
         start = phases[i].end;
       }
