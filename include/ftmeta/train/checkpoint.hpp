@@ -24,21 +24,21 @@ namespace ftmeta::train {
 
 /// What a checkpoint says besides the weights.
 struct CheckpointInfo {
-  std::vector<std::string> class_names;  ///< index -> folder name
-  std::string model;                     ///< the model spec's description; must match on load
+  std::vector<std::string> class_names{};  ///< index -> folder name
+  std::string model{};                     ///< the model spec's description; must match on load
   std::int64_t epoch = 0;                ///< epochs completed
   double metric = 0;                     ///< the validation accuracy it was chosen by
   std::int64_t image_size = 0;           ///< the input side the model was trained at (0: not recorded)
   std::int64_t step = 0;                 ///< optimizer steps completed (schedules resume from it)
   std::int64_t phase = 0;                ///< the recipe phase the run was in
-  std::string split_hash;                ///< hash of the class map and split manifest it was trained on
-  std::string history;                   ///< the run's per-epoch records so far (the trainer's text), for resuming
-  std::vector<torch::Tensor> extra;      ///< further state to resume with (the trainer's weight average)
-  std::vector<torch::Tensor> scaler;     ///< the fp16 loss scaler's scale and growth tracker (GradScaler::state)
-  std::string partial;                   ///< an epoch stopped at a step boundary (PartialEpoch::text); empty otherwise
-  std::vector<torch::Tensor> generators; ///< torch's generator states at that boundary (PartialEpoch::generators)
+  std::string split_hash{};                ///< hash of the class map and split manifest it was trained on
+  std::string history{};                   ///< the run's per-epoch records so far (the trainer's text), for resuming
+  std::vector<torch::Tensor> extra{};      ///< further state to resume with (the trainer's weight average)
+  std::vector<torch::Tensor> scaler{};     ///< the fp16 loss scaler's scale and growth tracker (GradScaler::state)
+  std::string partial{};                   ///< an epoch stopped at a step boundary (PartialEpoch::text); empty otherwise
+  std::vector<torch::Tensor> generators{}; ///< torch's generator states at that boundary (PartialEpoch::generators)
   /// The evaluation preprocessing the weights expect (nn::Preprocessing::serialize(); empty: not recorded).
-  std::string preprocessing;
+  std::string preprocessing{};
 };
 
 namespace detail {
