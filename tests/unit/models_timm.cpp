@@ -11,6 +11,8 @@
 #include <set>
 #include <string>
 
+namespace unit_models_timm {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -105,3 +107,5 @@ TEST_CASE("timm: a gray stem and a wrong architecture", "[models][timm]") {
   }
   CHECK_THROWS_WITH(backbone_module<backbones::EfficientNetB0>::pretrained(), Catch::Contains("no bundled weights for efficientnet_b0"));
 }
+
+}  // namespace unit_models_timm

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <string>
 
+namespace unit_models_timm_train_step {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -60,3 +62,5 @@ TEST_CASE("timm: one training step of mobilenetv3_small_100 gives PyTorch's grad
 TEST_CASE("timm: one training step of efficientnet_b0 gives PyTorch's gradients", "[models][timm][grad]") {
   check_step<backbones::EfficientNetB0>("efficientnet_b0");
 }
+
+}  // namespace unit_models_timm_train_step

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string>
 
+namespace unit_nn_preprocess {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -99,3 +101,5 @@ TEST_CASE("preprocess: a checkpoint carries the preprocessing and names its mode
   CHECK(again->name == "convnext_tiny");
   CHECK(registry().described_as("resnet18 (512 features) -> nothing") == nullptr);
 }
+
+}  // namespace unit_nn_preprocess

@@ -9,6 +9,8 @@
 
 #include <string>
 
+namespace unit_nn_registry {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -83,3 +85,5 @@ TEST_CASE("registry: ModelList picks a compiled Model type by name for templated
   CHECK(r.models().size() == 2);
   CHECK(r.find("mine").description == MyNet::describe());
 }
+
+}  // namespace unit_nn_registry

@@ -11,6 +11,8 @@
 
 #include <string>
 
+namespace unit_train_initial_weights {
+
 using namespace ftmeta::optim;
 namespace nn = ftmeta::nn;
 namespace train = ftmeta::train;
@@ -54,3 +56,5 @@ TEST_CASE("train: TrainOptions::weights are loaded before the EMA copies the mod
   CHECK_THROWS_WITH((train::Trainer<R18Net, PlainRecipe>({"a", "b"}, o)),
                     Catch::Contains("resnet34.pth: ") && Catch::Contains("first at ") && !Catch::Contains("\n"));
 }
+
+}  // namespace unit_train_initial_weights

@@ -11,6 +11,8 @@
 #include <iterator>
 #include <string>
 
+namespace unit_weights_bad_files {
+
 using namespace ftmeta::nn;
 
 namespace {
@@ -93,3 +95,5 @@ TEST_CASE("bad weights: another architecture and wrong shapes name the first off
              Catch::Contains("first at 'layer2.0.conv1.weight' (file [128, 64, 5, 5], module [128, 64, 3, 3])"));
   CHECK_THAT(refusal("resnet18", scratch()), Catch::Contains("is a folder without model.safetensors"));
 }
+
+}  // namespace unit_weights_bad_files
