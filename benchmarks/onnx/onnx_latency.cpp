@@ -50,11 +50,13 @@ int run(int argc, char** argv) {
   double ms = 0;
   if (runtime == "libtorch") {
     at::set_num_threads(threads);
-    ftmeta::nn::Classifier<example::Net> model(static_cast<std::int64_t>(info.class_names.size()));
-    ftmeta::train::load_checkpoint(args.get("checkpoint"), *model, example::Net::describe());
-    model->eval();
-    torch::NoGradGuard no_grad;
-    ms = median_ms(iters, [&] { (void)model->forward(input); });
+    ms = example::with_model(info.model, [&]<class Net>() {  // the blog's Net or the default's DefaultNet
+      ftmeta::nn::Classifier<Net> model(static_cast<std::int64_t>(info.class_names.size()));
+      ftmeta::train::load_checkpoint(args.get("checkpoint"), *model, Net::describe());
+      model->eval();
+      torch::NoGradGuard no_grad;
+      return median_ms(iters, [&] { (void)model->forward(input); });
+    });
   } else if (runtime == "opencv") {
     cv::setNumThreads(threads);
     auto net = cv::dnn::readNetFromONNX(args.get("onnx"));
