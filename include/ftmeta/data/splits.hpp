@@ -7,12 +7,12 @@
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/data/class_map.hpp>
 #include <ftmeta/data/image_folder.hpp>
+#include <ftmeta/data/sampler.hpp>
 #include <ftmeta/data/split.hpp>
 
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,15 +37,6 @@ struct SplitOptions {
   double val_fraction = 0.1;
 };
 
-namespace detail {
-inline std::vector<Sample> pick(const std::vector<Sample>& all, const std::vector<std::int64_t>& idx) {
-  std::vector<Sample> out;
-  out.reserve(idx.size());
-  for (auto i : idx) out.push_back(all[static_cast<std::size_t>(i)]);
-  return out;
-}
-}  // namespace detail
-
 /// The splits of the ImageFolder tree at `root`: with a split layout (train/ plus val/ and/or
 /// test/) its folders, holding out `val_fraction` of train per class when there is no val/;
 /// otherwise a seeded stratified split by `ratios`, persisted in `manifest` (reused, or a DataError
@@ -64,8 +55,8 @@ inline Splits resolve_splits(const std::filesystem::path& root, const SplitOptio
     } else {
       const double f = options.val_fraction;
       auto parts = stratified_split(layout.train.labels(), {1.0 - f, f, 0.0}, options.seed);
-      s.train = detail::pick(layout.train.samples, parts.train);
-      s.val = detail::pick(layout.train.samples, parts.val);
+      s.train = select(layout.train.samples, parts.train);
+      s.val = select(layout.train.samples, parts.val);
       s.notes.push_back("validation: " + std::to_string(s.val.size()) + " image(s) held out of " + (root / "train").string() +
                         " (" + std::to_string(static_cast<int>(f * 100 + 0.5)) + "% per class, seed " +
                         std::to_string(options.seed) + ")");
@@ -85,9 +76,9 @@ inline Splits resolve_splits(const std::filesystem::path& root, const SplitOptio
     auto parts = stratified_split(folder.samples, options.ratios, options.seed);
     for (auto& w : folder.warnings) s.notes.push_back("warning: " + w);
     s.classes = folder.classes;
-    s.train = detail::pick(folder.samples, parts.train);
-    s.val = detail::pick(folder.samples, parts.val);
-    s.test = detail::pick(folder.samples, parts.test);
+    s.train = select(folder.samples, parts.train);
+    s.val = select(folder.samples, parts.val);
+    s.test = select(folder.samples, parts.test);
   }
   if (s.classes.size() < 2)
     throw DataError("ftmeta: " + root.string() + " has " + std::to_string(s.classes.size()) +
@@ -117,7 +108,7 @@ inline std::string split_hash(const Splits& s) {
 /// The evaluation order of rank `rank` of `world`: positions rank, rank + world, ... of the split,
 /// in order. Disjoint shards that together cover every image once (no padding), so metrics summed
 /// over the ranks are exact. A LoaderOptions::sampler.
-inline std::function<std::vector<std::int64_t>(std::int64_t, std::uint64_t, std::uint64_t)> eval_shard(int rank, int world) {
+inline SamplerFn eval_shard(int rank, int world) {
   return [rank, world](std::int64_t n, std::uint64_t, std::uint64_t) {
     std::vector<std::int64_t> out;
     for (std::int64_t i = rank; i < n; i += world) out.push_back(i);

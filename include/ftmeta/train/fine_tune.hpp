@@ -136,9 +136,16 @@ inline BatchNormMode parse_batch_norm_rule(const std::string& s) {
 }
 
 namespace detail {
-struct NullBuffer : std::streambuf {
-  int overflow(int c) override { return c; }
-};
+/// The Trainer's options for a run of Policy at input side Size, as `plan` sized it.
+template <class Policy, int Size>
+TrainOptions policy_train_options(const FineTuneOptions& options, const RunPlan& plan) {
+  TrainOptions t = options.train;
+  t.epochs = plan.epochs;
+  t.image_size = Size;
+  t.label_smoothing = options.label_smoothing.value_or(Policy::label_smoothing);
+  t.channels_last = options.channels_last.value_or(Policy::channels_last);
+  return t;
+}
 }  // namespace detail
 
 /// Fine-tunes `Net` on `splits` with `Policy` (DefaultFineTune unless given) at input side `Size`:
@@ -158,8 +165,7 @@ FineTuneResult fine_tune(const data::Splits& splits, FineTuneOptions options) {
   using TrainPipeline = typename Policy::template train_pipeline<Size, typename Net::backbone>;
   using EvalPipeline = typename Policy::template eval_pipeline<Size, typename Net::backbone>;
   using BN = typename Policy::batch_norm;
-  detail::NullBuffer null_buffer;
-  std::ostream nowhere(&null_buffer);
+  std::ostream nowhere(nullptr);  // discards what it is given
   auto* group = options.train.group.get();
   const bool main = !group || group->is_main();
   std::ostream& say = options.train.log && main ? *options.train.log : nowhere;
@@ -183,11 +189,7 @@ FineTuneResult fine_tune(const data::Splits& splits, FineTuneOptions options) {
   for (auto& n : plan.notes) say << "fine_tune: " << n << "\n";
   say << std::flush;
 
-  TrainOptions t = options.train;
-  t.epochs = plan.epochs;
-  t.image_size = Size;
-  t.label_smoothing = options.label_smoothing.value_or(Policy::label_smoothing);
-  t.channels_last = options.channels_last.value_or(Policy::channels_last);
+  TrainOptions t = detail::policy_train_options<Policy, Size>(options, plan);
   if (t.split_hash.empty()) t.split_hash = data::split_hash(splits);
   Trainer<Net, typename Policy::recipe> trainer(splits.classes.names(), t);
   if (plan.freeze_batch_norm) trainer.model()->freeze_batch_norm_statistics("backbone");
@@ -291,11 +293,7 @@ LrFinderResult find_lr(const data::Splits& splits, FineTuneOptions options, cons
   const int world = group ? group->world_size() : 1;
   const auto plan = plan_run(static_cast<std::int64_t>(splits.train.size()), world, options.batch_size ? options.batch_size : Policy::batch_size,
                              std::max<std::int64_t>(options.train.epochs, 1), 0, 1, BatchNormMode::train, 0, 0);
-  TrainOptions t = options.train;
-  t.epochs = plan.epochs;
-  t.image_size = Size;
-  t.label_smoothing = options.label_smoothing.value_or(Policy::label_smoothing);
-  t.channels_last = options.channels_last.value_or(Policy::channels_last);
+  const TrainOptions t = detail::policy_train_options<Policy, Size>(options, plan);
   Trainer<Net, typename Policy::recipe> trainer(splits.classes.names(), t);
   data::LoaderOptions train_opts{.batch_size = plan.batch_size / world, .shuffle = true, .drop_last = true, .seed = t.seed,
                                  .num_workers = options.workers};
