@@ -4,6 +4,7 @@
 #error "src/ftmeta_core.cpp: compile it with FTMETA_SEPARATE_COMPILATION (link ftmeta::core), or use ftmeta header-only"
 #endif
 
+#include <ftmeta/nn/impl/weights.ipp>
 #include <ftmeta/optim/impl/optimizer.ipp>
 #include <ftmeta/train/impl/fine_tune.ipp>
 #include <ftmeta/train/impl/trainer_core.ipp>

@@ -6,6 +6,7 @@
 #include <ftmeta/nn/detail/pickle.hpp>
 #undef FTMETA_NN_WEIGHTS_INTERNAL
 
+#include <ftmeta/core/config.hpp>
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/nn/safetensors.hpp>
 #include <ftmeta/nn/state_dict.hpp>
@@ -249,20 +250,7 @@ inline std::filesystem::path weights_file_in(const std::filesystem::path& path) 
 /// A folder stands for the weights file in it (see weights_file_in).
 /// Throws WeightsError naming the file and the fault (truncation, refused global, bad view, ...).
 ///   auto sd = ftmeta::nn::load_state_dict_file("resnet18.pth");
-inline StateDict load_state_dict_file(const std::filesystem::path& path) {
-  const auto file = weights_file_in(path);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) detail::weights_fail(file, "cannot be opened");
-  char head[8] = {};
-  in.read(head, sizeof head);
-  const auto got = static_cast<std::size_t>(in.gcount());
-  in.close();
-  if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return detail::load_zip(file);
-  if (got >= 2 && static_cast<unsigned char>(head[0]) == 0x80 && static_cast<unsigned char>(head[1]) <= 5)
-    return detail::load_legacy(file);
-  if (detail::looks_like_safetensors(file)) return load_safetensors(file);
-  detail::weights_fail(file, "is not a PyTorch weights file (neither a torch.save zip archive nor a legacy torch.save pickle)");
-}
+FTMETA_DECL StateDict load_state_dict_file(const std::filesystem::path& path);
 
 /// How `load_into` matches the names of a state dict to a module's parameters and buffers.
 struct LoadOptions {
@@ -328,66 +316,7 @@ inline bool starts_with_any(const std::string& name, const std::vector<std::stri
 /// unexpected or of another shape, and copies nothing. Non-strict: copies what matches and
 /// returns the report.
 ///   auto report = load_into(*model, load_state_dict_file(path), {.strict = false});
-inline LoadReport load_into(torch::nn::Module& module, const StateDict& state, const LoadOptions& options = {}) {
-  std::vector<std::pair<std::string, torch::Tensor>> targets;
-  for (const auto& p : module.named_parameters(true)) targets.emplace_back(p.key(), p.value());
-  for (const auto& b : module.named_buffers(true)) targets.emplace_back(b.key(), b.value());
-  std::unordered_map<std::string, std::size_t> target_at;
-  for (std::size_t i = 0; i < targets.size(); ++i) target_at.emplace(targets[i].first, i);
-
-  const bool strip = options.strip_module_prefix && !state.empty() &&
-                     std::all_of(state.begin(), state.end(), [](const auto& e) { return e.first.starts_with("module."); });
-  LoadReport report;
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (destination, source)
-  std::vector<bool> found(targets.size(), false);
-  std::vector<std::string> mismatch(targets.size());
-  std::string first_unexpected;
-  for (const auto& [file_name, tensor] : state) {
-    std::string name = strip ? file_name.substr(7) : file_name;
-    for (const auto& [from, to] : options.rename_prefix)
-      if (name.starts_with(from)) {
-        name = to + name.substr(from.size());
-        break;
-      }
-    if (detail::starts_with_any(name, options.skip_prefixes)) continue;
-    auto it = target_at.find(name);
-    if (it == target_at.end()) {
-      report.unexpected.push_back(name);
-      if (first_unexpected.empty()) first_unexpected = "'" + name + "' (not in the module)";
-      continue;
-    }
-    if (found[it->second]) {
-      report.unexpected.push_back(name + " (a second time, from '" + file_name + "')");
-      if (first_unexpected.empty()) first_unexpected = "'" + name + "' (a second time)";
-      continue;
-    }
-    found[it->second] = true;
-    const auto& dst = targets[it->second].second;
-    if (dst.sizes() != tensor.sizes()) {
-      report.mismatched.push_back(name + ": file " + detail::shape_text(tensor) + ", module " + detail::shape_text(dst));
-      mismatch[it->second] = "file " + detail::shape_text(tensor) + ", module " + detail::shape_text(dst);
-      continue;
-    }
-    copies.emplace_back(dst, tensor);
-  }
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    const bool missing = !found[i] && !detail::starts_with_any(targets[i].first, options.skip_prefixes);
-    if (missing) report.missing.push_back(targets[i].first);
-    if (report.first_offending.empty() && (missing || !mismatch[i].empty()))
-      report.first_offending = "'" + targets[i].first + "' (" + (missing ? "missing from the file" : mismatch[i]) + ")";
-  }
-  if (report.first_offending.empty()) report.first_offending = first_unexpected;
-  if (options.strict && !report.ok()) {  // one line: the first offending key, then the counts
-    std::string all = report.describe();
-    std::replace(all.begin(), all.end(), '\n', ';');
-    throw WeightsError("the state dict does not fit the module, first at " + report.first_offending + "; " + all +
-                       "; nothing was loaded (LoadOptions{.strict = false} loads what fits)");
-  }
-  torch::NoGradGuard no_grad;
-  for (auto& [dst, src] : copies) dst.copy_(src);
-  report.loaded = copies.size();
-  return report;
-}
+FTMETA_DECL LoadReport load_into(torch::nn::Module& module, const StateDict& state, const LoadOptions& options = {});
 
 /// Reads `file` (see load_state_dict_file) and loads it into `module`; errors name the file.
 inline LoadReport load_into(torch::nn::Module& module, const std::filesystem::path& file, const LoadOptions& options = {}) {
@@ -415,3 +344,7 @@ inline void sum_input_channels(StateDict& state, std::string_view key) {
 }
 
 }  // namespace ftmeta::nn
+
+#if !defined(FTMETA_SEPARATE_COMPILATION)
+#include <ftmeta/nn/impl/weights.ipp>
+#endif
