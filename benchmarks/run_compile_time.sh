@@ -5,7 +5,8 @@
 # The TUs: benchmarks/compile_time/bare_torch.cpp and one_recipe_trainer.cpp (no precompiled header;
 # the latter header-only and over ftmeta::core), examples/finetune.cpp and examples/minimal.cpp (as
 # built: with the shared precompiled header, over ftmeta::core when FTMETA_USE_CORE is on).
-# An object the build does not define (an older checkout) is skipped.
+# Then src/ftmeta_core.cpp (ftmeta::core, compiled once per build). An object the build does not
+# define (an older checkout) is skipped.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
@@ -16,6 +17,7 @@ objects=(
   benchmarks/CMakeFiles/compile_one_recipe_trainer_core.dir/compile_time/one_recipe_trainer.cpp.o
   examples/CMakeFiles/finetune.dir/finetune.cpp.o
   examples/CMakeFiles/minimal.dir/minimal.cpp.o
+  CMakeFiles/ftmeta_core.dir/src/ftmeta_core.cpp.o
 )
 # What the objects need first: the precompiled header, and the compiled core when it is in use.
 pre=(ftmeta_pch)
@@ -34,6 +36,6 @@ for obj in "${objects[@]}"; do
     if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall rss=$kb bestload=$load; fi
     loads+="$load; "
   done
-  printf '%-32s %8.1f %10d  %s\n' "$(basename "$(dirname "$obj")" .dir)" "$best" $((rss / 1024)) "$bestload (all rounds: ${loads% ; })"
+  printf '%-32s %8.1f %10d  %s\n' "$(sed 's|.*CMakeFiles/\([^/]*\)\.dir/.*|\1|' <<<"$obj")" "$best" $((rss / 1024)) "$bestload (all rounds: ${loads% ; })"
   loads=""
 done
