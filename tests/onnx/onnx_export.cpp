@@ -294,6 +294,9 @@ TEST_CASE("export_onnx and read_onnx_info: bad input gets one line naming the fi
   options.opset = 13;
   CHECK_THROWS_WITH(export_onnx(net, out_dir / "bad.onnx", options), Catch::Contains("options.opset 13: use 17 to"));
   options.opset = 17;
+  options.batch = -1;
+  CHECK_THROWS_WITH(export_onnx(net, out_dir / "bad.onnx", options), Catch::Contains("options.batch is -1"));
+  options.batch = 0;
   options.preprocessing.crop_height = 0;
   CHECK_THROWS_WITH(export_onnx(net, out_dir / "bad.onnx", options), Catch::Contains("options.preprocessing.crop_height"));
   CHECK_FALSE(fs::exists(out_dir / "bad.onnx"));
@@ -311,6 +314,11 @@ TEST_CASE("export_onnx and read_onnx_info: bad input gets one line naming the fi
   CHECK(info.preprocessing.crop_width == 32);
   CHECK(info.preprocessing.mean == std::array<double, 3>{0.485, 0.456, 0.406});
   CHECK(info.preprocessing.std == std::array<double, 3>{0.229, 0.224, 0.225});
+  CHECK(info.batch == 0);  // dynamic
+  options.batch = 2;
+  export_onnx(net, out_dir / "tiny_batch2.onnx", options);
+  CHECK(read_onnx_info(out_dir / "tiny_batch2.onnx").batch == 2);
+  options.batch = 0;
 
   std::ofstream(out_dir / "text.onnx") << "this is not a model\n";
   CHECK_THROWS_WITH(read_onnx_info(out_dir / "text.onnx"), Catch::Contains("text.onnx: not an ONNX model"));
