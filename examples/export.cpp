@@ -14,6 +14,7 @@ const std::vector<ftmeta::util::Flag> flags = {
     {"opset", true, "ONNX opset (default 17)"},
     {"keep-batch-norm", false, "keep BatchNormalization nodes instead of folding them into the convolutions"},
     {"clip-relu6", false, "ReLU6 as one Clip node (OpenCV 4.6 cannot read it; the default form runs everywhere)"},
+    {"batch", true, "fix the batch axis at N images (default: dynamic; OpenCV 4.6 needs it for MobileNetV3 and EfficientNet-B0)"},
     {"help", false, "print this help"},
 };
 
@@ -30,13 +31,15 @@ int run(int argc, char** argv) {
   options.opset = args.get_int("opset", 17, 17, 1000);
   options.fold_batch_norm = !args.has("keep-batch-norm");
   options.clip_relu6 = args.has("clip-relu6");
+  options.batch = args.get_int("batch", 0, 1, 4096);
   const auto info = ftmeta::train::read_checkpoint_info(checkpoint);
   return example::with_image_size(info.image_size, [&]<int Size>() { return example::with_model(info.model, [&]<class Net>() {
     // [export]
     ftmeta::train::export_checkpoint_onnx<Net, example::EvalAug<Size, typename Net::backbone>>(checkpoint, onnx, options);
     // [export]
     std::cout << "export: wrote " << onnx.string() << " (" << std::filesystem::file_size(onnx) << " bytes, "
-              << info.class_names.size() << " classes, input 3x" << Size << "x" << Size << ", opset " << options.opset << ")\n";
+              << info.class_names.size() << " classes, input 3x" << Size << "x" << Size << ", opset " << options.opset
+              << (options.batch ? ", batch " + std::to_string(options.batch) : std::string()) << ")\n";
     return 0;
   }); });
 }

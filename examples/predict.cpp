@@ -1,20 +1,20 @@
 // examples/predict.cpp: prints IMAGE<TAB>CLASS_NAME<TAB>PROBABILITY for each image (a folder given
 // stands for its images, sorted; --recursive walks its subfolders too), with the class names
 // stored in the checkpoint that finetune wrote.
+#include "prediction_output.hpp"
 #include "recipe.hpp"
 
-#include <iomanip>
 #include <iostream>
 
 namespace {
 
 const std::vector<ftmeta::util::Flag> flags = {
     {"checkpoint", true, "a checkpoint written by finetune (best.pt or last.pt)"},
-    {"topk", true, "classes to print per image (default 1)"},
+    example::topk_flag,
     {"device", true, "auto, cpu, cuda or cuda:N (default cpu)"},
     {"tta", false, "test-time augmentation: average the image and its horizontal flip"},
     {"recursive", false, "a folder argument: also the images in its subfolders"},
-    {"exif-orientation", false, "turn images upright by their EXIF orientation tag (default: ignore it, as training does)"},
+    example::exif_flag,
     {"help", false, "print this help"},
 };
 
@@ -27,7 +27,7 @@ int run(int argc, char** argv) {
   if (!args.has("checkpoint")) throw ftmeta::UsageError("--checkpoint FILE is required");
   if (args.positional().empty()) throw ftmeta::UsageError("give at least one IMAGE or FOLDER");
   const std::filesystem::path checkpoint = args.get("checkpoint");
-  const auto topk = args.get_int("topk", 1, 1, 1000);
+  const auto topk = example::topk_of(args);
   const auto device = ftmeta::train::resolve_device(args.get("device", "cpu"));
   const auto info = ftmeta::train::read_checkpoint_info(checkpoint);
 
@@ -52,16 +52,13 @@ int run(int argc, char** argv) {
     int failures = 0;
     for (const auto& image : images) {
       try {
-        for (const auto& p : predictor.predict_file(image, topk))
-          std::cout << image << '\t' << p.class_name << '\t' << std::fixed << std::setprecision(4) << p.probability << '\n';
+        example::print_predictions(std::cout, image, predictor.predict_file(image, topk));
       } catch (const ftmeta::FileError& e) {
-        std::cout << image << "\terror: " << e.what() << '\n';
+        example::print_image_error(std::cout, image, e.what());
         ++failures;
       }
     }
-    std::cout.flush();
-    if (failures) std::cerr << "predict: " << failures << " image(s) could not be read" << std::endl;
-    return failures ? 1 : 0;
+    return example::finish_predictions("predict", failures);
   }); });
 }
 

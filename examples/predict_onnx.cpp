@@ -1,8 +1,12 @@
 // examples/predict_onnx.cpp: predict without LibTorch. Runs an ONNX file that export_onnx wrote with
 // OpenCV DNN, preprocessing each image as its metadata says, and prints what `predict --checkpoint`
-// prints: IMAGE<TAB>CLASS_NAME<TAB>PROBABILITY. Links OpenCV, ONNX's protobuf classes and ftmeta's
-// pure headers only (a CTest checks that the binary needs no libtorch).
+// prints: IMAGE<TAB>CLASS_NAME<TAB>PROBABILITY. Images are decoded by the library's one decode rule
+// (data/decode.hpp), as predict decodes them. Links OpenCV, libjpeg, ONNX's protobuf classes and
+// ftmeta's torch-free headers only (a CTest checks that the binary needs no libtorch).
+#include "prediction_output.hpp"
+
 #include <ftmeta/core/error.hpp>
+#include <ftmeta/data/decode.hpp>
 #include <ftmeta/nn/onnx_metadata.hpp>
 #include <ftmeta/util/cli.hpp>
 
@@ -12,12 +16,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <iomanip>
 #include <iostream>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,9 @@ namespace {
 
 const std::vector<ftmeta::util::Flag> flags = {
     {"onnx", true, "an ONNX file written by export (or finetune --export-onnx)"},
-    {"topk", true, "classes to print per image (default 1)"},
-    {"batch", true, "images per forward pass (default 1)"},
+    example::topk_flag,
+    {"batch", true, "images per forward pass (default 1; a file exported with a fixed batch runs that many)"},
+    example::exif_flag,
     {"threads", true, "OpenCV threads (default: OpenCV's choice, all cores)"},
     {"help", false, "print this help"},
 };
@@ -82,8 +84,9 @@ int run(int argc, char** argv) {
   if (!args.has("onnx")) throw ftmeta::UsageError("--onnx FILE is required");
   if (args.positional().empty()) throw ftmeta::UsageError("give at least one IMAGE");
   const std::filesystem::path file = args.get("onnx");
-  const auto topk = args.get_int("topk", 1, 1, 1000);
-  const auto batch = args.get_int("batch", 1, 1, 4096);
+  const auto topk = example::topk_of(args);
+  auto batch = args.get_int("batch", 1, 1, 4096);
+  const ftmeta::data::DecodeOptions decode{.exif_orientation = args.has("exif-orientation")};
   if (args.has("threads")) cv::setNumThreads(static_cast<int>(args.get_int("threads", 1, 1, 1024)));
 
   const auto info = ftmeta::nn::read_onnx_info(file);
@@ -97,49 +100,40 @@ int run(int argc, char** argv) {
     throw ftmeta::FileError(file.string() + ": OpenCV DNN cannot load it: " + e.err);
   }
   const auto classes = static_cast<int>(info.class_names.size());
-  const int k = static_cast<int>(std::min<std::int64_t>(topk, classes));
+  // A file exported with a fixed batch (OnnxExportOptions::batch) runs exactly that many images;
+  // the last group is padded with zeros.
+  const std::size_t run_batch = info.batch > 0 ? static_cast<std::size_t>(info.batch) : 0;
+  if (run_batch) batch = info.batch;
 
   int failures = 0;
   std::vector<std::string> names;
   std::vector<cv::Mat> inputs;
   const auto flush = [&] {
     if (inputs.empty()) return;
-    const int dims[4] = {static_cast<int>(inputs.size()), 3, static_cast<int>(info.preprocessing.crop_height),
+    const int dims[4] = {static_cast<int>(std::max(inputs.size(), run_batch)), 3, static_cast<int>(info.preprocessing.crop_height),
                          static_cast<int>(info.preprocessing.crop_width)};
-    cv::Mat blob(4, dims, CV_32F);  // the [1, C, H, W] inputs stacked along the batch
+    cv::Mat blob(4, dims, CV_32F, cv::Scalar(0));  // the [1, C, H, W] inputs stacked along the batch
     for (std::size_t i = 0; i < inputs.size(); ++i)
       std::copy_n(inputs[i].ptr<float>(), inputs[i].total(), blob.ptr<float>(static_cast<int>(i)));
     net.setInput(blob);
     cv::Mat logits = net.forward();
-    if (logits.total() != inputs.size() * static_cast<std::size_t>(classes))
-      throw ftmeta::FileError(file.string() + ": the model gives " + std::to_string(logits.total() / inputs.size()) +
+    const std::size_t rows = static_cast<std::size_t>(dims[0]);
+    if (logits.total() != rows * static_cast<std::size_t>(classes))
+      throw ftmeta::FileError(file.string() + ": the model gives " + std::to_string(logits.total() / rows) +
                               " outputs per image, its metadata names " + std::to_string(classes) + " classes");
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      const float* z = logits.ptr<float>() + i * static_cast<std::size_t>(classes);
-      const double top = *std::max_element(z, z + classes);
-      std::vector<double> prob(static_cast<std::size_t>(classes));
-      double sum = 0;
-      for (int c = 0; c < classes; ++c) sum += prob[static_cast<std::size_t>(c)] = std::exp(z[c] - top);
-      for (auto& v : prob) v /= sum;
-      std::vector<int> order(static_cast<std::size_t>(classes));
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return prob[std::size_t(a)] > prob[std::size_t(b)]; });
-      for (int j = 0; j < k; ++j)
-        std::cout << names[i] << '\t' << info.class_names[std::size_t(order[std::size_t(j)])] << '\t' << std::fixed
-                  << std::setprecision(4) << prob[std::size_t(order[std::size_t(j)])] << '\n';
-    }
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      example::print_predictions(std::cout, names[i],
+                                 example::top_k(logits.ptr<float>() + i * static_cast<std::size_t>(classes), info.class_names, topk));
     names.clear();
     inputs.clear();
   };
   for (const auto& image : args.positional()) {
-    std::string problem;
     cv::Mat decoded;
-    if (!std::filesystem::is_regular_file(image)) problem = image + ": no such file";
-    // IMREAD_COLOR: gray replicated, alpha dropped, 16-bit scaled, as predict decodes.
-    else if ((decoded = cv::imread(image, cv::IMREAD_COLOR)).empty()) problem = image + ": not a readable image";
-    if (!problem.empty()) {
+    try {
+      decoded = ftmeta::data::read_image(image, decode);  // predict's decode rule: the same pixels
+    } catch (const ftmeta::FileError& e) {
       flush();  // keep the output in the order of the arguments
-      std::cout << image << "\terror: " << problem << '\n';
+      example::print_image_error(std::cout, image, e.what());
       ++failures;
       continue;
     }
@@ -148,9 +142,7 @@ int run(int argc, char** argv) {
     if (static_cast<std::int64_t>(inputs.size()) == batch) flush();
   }
   flush();
-  std::cout.flush();
-  if (failures) std::cerr << "predict_onnx: " << failures << " image(s) could not be read" << std::endl;
-  return failures ? 1 : 0;
+  return example::finish_predictions("predict_onnx", failures);
 }
 
 }  // namespace

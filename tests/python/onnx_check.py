@@ -3,6 +3,8 @@ with strict shape inference), the metadata and the dynamic batch axis, and ONNX 
 against LibTorch's (NAME.logits.npy) on the same input (NAME.input.npy), within 1e-4 relative.
 
 Usage: onnx_check.py DIR NAME...   (exit 1 and one line per failure when anything is off)
+A NAME ending in @N was exported with a fixed batch of N (OnnxExportOptions::batch): its batch axis
+must be N; the others' must be dynamic, and one image alone must give its row of the batch.
 """
 import pathlib
 import sys
@@ -28,7 +30,10 @@ def check(d: pathlib.Path, name: str) -> list[str]:
         if k not in meta:
             errors.append(f"{name}: metadata has no {k}")
     batch = model.graph.input[0].type.tensor_type.shape.dim[0]
-    if batch.dim_param == "" or batch.HasField("dim_value"):
+    fixed = int(name.rsplit("@", 1)[1]) if "@" in name else 0
+    if fixed and batch.dim_value != fixed:
+        errors.append(f"{name}: the input's batch axis is not {fixed}")
+    if not fixed and (batch.dim_param == "" or batch.HasField("dim_value")):
         errors.append(f"{name}: the input's batch axis is not dynamic")
     if any(n.op_type == "Dropout" for n in model.graph.node):
         errors.append(f"{name}: a Dropout node is left")
@@ -40,11 +45,13 @@ def check(d: pathlib.Path, name: str) -> list[str]:
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     rel = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-6))
     # The batch axis is dynamic: one image alone gives its row of the batch.
-    one = session.run(None, {session.get_inputs()[0].name: x[1:2]})[0]
-    rel_one = float(np.abs(one - want[1:2]).max() / max(np.abs(want).max(), 1e-6))
+    rel_one = 0.0
+    if not fixed:
+        one = session.run(None, {session.get_inputs()[0].name: x[1:2]})[0]
+        rel_one = float(np.abs(one - want[1:2]).max() / max(np.abs(want).max(), 1e-6))
     status = "ok" if rel <= 1e-4 and rel_one <= 1e-4 else "MISMATCH"
     print(f"onnx_check: {name}: onnxruntime {ort.__version__} vs libtorch: max relative error {rel:.2e} "
-          f"(batch {x.shape[0]}), {rel_one:.2e} (batch 1), opset {opset}, {len(model.graph.node)} nodes: {status}")
+          f"(batch {x.shape[0]}{' fixed' if fixed else ''}), {rel_one:.2e} (batch 1), opset {opset}, {len(model.graph.node)} nodes: {status}")
     if status != "ok":
         errors.append(f"{name}: onnxruntime differs from libtorch by {max(rel, rel_one):.2e} relative (> 1e-4)")
     if meta.get("ftmeta.class_names", "").count("\n") != want.shape[1]:

@@ -7,6 +7,7 @@
 #include <ftmeta/core/type_list.hpp>
 #include <ftmeta/nn/model.hpp>
 #include <ftmeta/nn/onnx_emitters.hpp>
+#include <ftmeta/nn/onnx_emitters_timm.hpp>
 #include <ftmeta/nn/onnx_graph.hpp>
 #include <ftmeta/nn/onnx_metadata.hpp>
 #include <ftmeta/transforms/ops.hpp>
@@ -40,6 +41,10 @@ struct OnnxExportOptions {
   /// ReLU6 as one Clip node with input bounds (opset 11+ form; OpenCV 4.6 cannot read it), else
   /// Relu(x) - Relu(x - 6), which every runtime reads.
   bool clip_relu6 = false;
+  /// 0: a dynamic batch axis. N: input and output fixed at N images, for runtimes that cannot
+  /// broadcast across a dynamic batch (OpenCV 4.6 with the squeeze-excitation of MobileNetV3 and
+  /// EfficientNet-B0: docs/onnx.md).
+  std::int64_t batch = 0;
 };
 
 namespace detail {
@@ -113,6 +118,7 @@ onnx::ModelProto build_onnx_model(ClassifierImpl<Spec>& model, const OnnxExportO
   if (p.channels != in_channels)
     throw UsageError("ftmeta: export_onnx: options.preprocessing.channels is " + std::to_string(p.channels) + ", the model takes " +
                      std::to_string(in_channels));
+  if (options.batch < 0) throw UsageError("ftmeta: export_onnx: options.batch is " + std::to_string(options.batch) + "; use 0 (dynamic) or N > 0");
   const auto max_opset = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at(onnx::ONNX_DOMAIN).second;
   if (options.opset < 17 || options.opset > max_opset)
     throw UsageError("ftmeta: export_onnx: options.opset " + std::to_string(options.opset) + ": use 17 to " +
@@ -129,13 +135,14 @@ onnx::ModelProto build_onnx_model(ClassifierImpl<Spec>& model, const OnnxExportO
   auto* graph = proto.mutable_graph();
   graph->set_name(options.model_name.empty() ? std::string(Spec::backbone::name) : options.model_name);
 
-  const auto declare = [](onnx::ValueInfoProto* v, const OnnxValue& value) {
+  const auto declare = [&](onnx::ValueInfoProto* v, const OnnxValue& value) {
     v->set_name(value.name);
     auto* t = v->mutable_type()->mutable_tensor_type();
     t->set_elem_type(onnx::TensorProto::FLOAT);
     for (auto d : value.shape) {
       auto* dim = t->mutable_shape()->add_dim();
-      if (d < 0) dim->set_dim_param("batch");
+      if (d < 0 && options.batch > 0) dim->set_dim_value(options.batch);
+      else if (d < 0) dim->set_dim_param("batch");
       else dim->set_dim_value(d);
     }
   };

@@ -140,10 +140,7 @@ template <auto Out, std::int64_t In>
 struct onnx_emitter<Linear<Out, In>> {
   static OnnxValue emit(OnnxGraph& g, torch::nn::Module& m, const OnnxValue& x) {
     auto& fc = dynamic_cast<torch::nn::LinearImpl&>(m);
-    const std::string hint = g.scope + ".linear";
-    auto& n = g.node("Gemm", {x.name, g.initializer(hint + ".weight", fc.weight), g.initializer(hint + ".bias", fc.bias)}, hint);
-    OnnxGraph::attr(n, "transB", std::int64_t{1});
-    return {n.output(0), {x.shape[0], fc.weight.size(0)}};
+    return g.linear(fc.weight, fc.bias, x, g.scope + ".linear");
   }
 };
 /// Eval mode: y = x * gamma / sqrt(var + eps) + (beta - mean * that), folded into one Mul and one
@@ -162,12 +159,7 @@ struct onnx_emitter<BatchNorm1d> {
 template <>
 struct onnx_emitter<LayerNorm> {
   static OnnxValue emit(OnnxGraph& g, torch::nn::Module& m, const OnnxValue& x) {
-    auto& ln = dynamic_cast<torch::nn::LayerNormImpl&>(m);
-    const std::string hint = g.scope + ".layernorm";
-    auto& n = g.node("LayerNormalization", {x.name, g.initializer(hint + ".weight", ln.weight), g.initializer(hint + ".bias", ln.bias)}, hint);
-    OnnxGraph::attr(n, "axis", std::int64_t{-1});
-    OnnxGraph::attr(n, "epsilon", static_cast<float>(ln.options.eps()));
-    return {n.output(0), x.shape};
+    return g.layer_norm(dynamic_cast<torch::nn::LayerNormImpl&>(m), x, g.scope + ".layernorm");
   }
 };
 /// Dropout is the identity in eval mode: no node.
@@ -187,18 +179,10 @@ struct onnx_emitter<ELU> {
     return {n.output(0), x.shape};
   }
 };
-/// torch's exact GELU, 0.5 x (1 + erf(x / sqrt 2)) (ONNX's Gelu operator needs opset 20).
+/// torch's exact GELU in the erf form (ONNX's Gelu operator needs opset 20).
 template <>
 struct onnx_emitter<GELU> {
-  static OnnxValue emit(OnnxGraph& g, torch::nn::Module&, const OnnxValue& x) {
-    const std::string hint = g.scope + ".gelu";
-    auto& d = g.node("Div", {x.name, g.scalar(hint + ".sqrt2", static_cast<float>(std::sqrt(2.0)))}, hint + ".div");
-    auto& e = g.node("Erf", {d.output(0)}, hint + ".erf");
-    auto& a = g.node("Add", {e.output(0), g.scalar(hint + ".one", 1.0f)}, hint + ".add");
-    auto& m = g.node("Mul", {x.name, a.output(0)}, hint + ".mul");
-    auto& h = g.node("Mul", {m.output(0), g.scalar(hint + ".half", 0.5f)}, hint);
-    return {h.output(0), x.shape};
-  }
+  static OnnxValue emit(OnnxGraph& g, torch::nn::Module&, const OnnxValue& x) { return g.gelu(x, g.scope + ".gelu"); }
 };
 
 }  // namespace ftmeta::nn

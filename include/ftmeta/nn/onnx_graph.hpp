@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -78,6 +79,16 @@ class OnnxGraph {
     return init->name();
   }
 
+  /// An int64 initializer (Reshape's shape, Slice's bounds, Gather's index); a scalar when `scalar`.
+  std::string ints(const std::string& hint, const std::vector<std::int64_t>& v, bool scalar = false) {
+    auto* init = graph_.add_initializer();
+    init->set_name(unique(hint));
+    init->set_data_type(onnx::TensorProto::INT64);
+    if (!scalar) init->add_dims(static_cast<std::int64_t>(v.size()));
+    for (auto x : v) init->add_int64_data(x);
+    return init->name();
+  }
+
   /// Adds a node `op` reading `inputs`; returns it (its single output is named from `hint`).
   onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs, const std::string& hint) {
     auto* n = graph_.add_node();
@@ -141,11 +152,21 @@ class OnnxGraph {
     }
   }
 
+  /// The parameter at dotted `key` of `module` ("pos_embed", "stages.0.blocks.1.gamma"); UsageError
+  /// naming the key when there is none.
+  static torch::Tensor parameter(torch::nn::Module& module, const std::string& key) {
+    const auto params = module.named_parameters();
+    const auto* found = params.find(key);
+    if (!found) throw UsageError("ftmeta: export_onnx: the module has no parameter '" + key + "'");
+    return *found;
+  }
+
   /// Convolution `conv` then BatchNorm `bn` (eval mode: running statistics), padded by the
   /// convolution's own padding, or by `pads` {top, left, bottom, right} when given (TensorFlow's
-  /// asymmetric "SAME"). With folding, one Conv whose weights absorb the BatchNorm.
+  /// asymmetric "SAME"). With folding, one Conv whose weights absorb the BatchNorm. The output is
+  /// `scale` * y + `shift` (folded into the weights; for a gate that follows).
   OnnxValue conv_bn(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl* bn, const OnnxValue& x, const std::string& hint,
-                    std::array<std::int64_t, 4> pads = {-1, -1, -1, -1}) {
+                    std::array<std::int64_t, 4> pads = {-1, -1, -1, -1}, double scale = 1.0, double shift = 0.0) {
     torch::NoGradGuard no_grad;
     const auto& o = conv.options;
     const std::int64_t k[2] = {(*o.kernel_size())[0], (*o.kernel_size())[1]};
@@ -163,8 +184,12 @@ class OnnxGraph {
       w = w * scale.view({-1, 1, 1, 1});
       b = (b - bn->running_mean.to(torch::kFloat64)) * scale + bn->bias.to(torch::kFloat64);
     }
+    if (scale != 1.0 || shift != 0.0) {
+      if (bn && !fold_) throw UsageError("ftmeta: export_onnx: " + hint + ": a scaled convolution needs its BatchNorm folded");
+      w = w * scale, b = b * scale + shift;
+    }
     std::vector<std::string> in{x.name, initializer(hint + ".weight", w)};
-    if (conv.bias.defined() || (bn && fold_)) in.push_back(initializer(hint + ".bias", b));
+    if (conv.bias.defined() || (bn && fold_) || shift != 0.0) in.push_back(initializer(hint + ".bias", b));
     auto& n = node("Conv", in, hint);
     attr(n, "kernel_shape", std::vector<std::int64_t>{k[0], k[1]});
     attr(n, "strides", std::vector<std::int64_t>{s[0], s[1]});
@@ -213,6 +238,54 @@ class OnnxGraph {
   }
   OnnxValue add(const OnnxValue& a, const OnnxValue& b, const std::string& hint) {
     return {node("Add", {a.name, b.name}, hint + ".add").output(0), a.shape};
+  }
+  /// a - b (b a value or an initializer's name; the shape is a's).
+  OnnxValue sub(const OnnxValue& a, const std::string& b, const std::string& hint) { return {node("Sub", {a.name, b}, hint).output(0), a.shape}; }
+  OnnxValue sub(const OnnxValue& a, const OnnxValue& b, const std::string& hint) { return sub(a, b.name, hint); }
+  /// torch's exact GELU, 0.5 x (1 + erf(x / sqrt 2)) (ONNX's Gelu operator needs opset 20).
+  OnnxValue gelu(const OnnxValue& x, const std::string& hint) {
+    auto& d = node("Div", {x.name, scalar(hint + ".sqrt2", static_cast<float>(std::sqrt(2.0)))}, hint + ".div");
+    auto& e = node("Erf", {d.output(0)}, hint + ".erf");
+    auto& a = node("Add", {e.output(0), scalar(hint + ".one", 1.0f)}, hint + ".add");
+    auto& m = node("Mul", {x.name, a.output(0)}, hint + ".mul");
+    return {node("Mul", {m.output(0), scalar(hint + ".half", 0.5f)}, hint).output(0), x.shape};
+  }
+  /// LayerNormalization over the last axis with `ln`'s weight, bias and epsilon (opset 17).
+  OnnxValue layer_norm(torch::nn::LayerNormImpl& ln, const OnnxValue& x, const std::string& hint) {
+    auto& n = node("LayerNormalization", {x.name, initializer(hint + ".weight", ln.weight), initializer(hint + ".bias", ln.bias)}, hint);
+    attr(n, "axis", std::int64_t{-1});
+    attr(n, "epsilon", static_cast<float>(ln.options.eps()));
+    return {n.output(0), x.shape};
+  }
+  /// y = x W^T + b over the last axis, W [out, in]: Gemm for [N, in], MatMul and Add for more axes.
+  OnnxValue linear(const torch::Tensor& weight, const torch::Tensor& bias, const OnnxValue& x, const std::string& hint) {
+    auto shape = x.shape;
+    shape.back() = weight.size(0);
+    if (x.shape.size() == 2) {
+      auto& n = node("Gemm", {x.name, initializer(hint + ".weight", weight), initializer(hint + ".bias", bias)}, hint);
+      attr(n, "transB", std::int64_t{1});
+      return {n.output(0), shape};
+    }
+    auto& m = node("MatMul", {x.name, initializer(hint + ".weight", weight.t())}, hint + ".matmul");
+    return {node("Add", {m.output(0), initializer(hint + ".bias", bias)}, hint).output(0), shape};
+  }
+  OnnxValue transpose(const OnnxValue& x, const std::vector<std::int64_t>& perm, const std::string& hint) {
+    auto& n = node("Transpose", {x.name}, hint);
+    attr(n, "perm", perm);
+    OnnxValue y{n.output(0), x.shape};
+    for (std::size_t i = 0; i < perm.size(); ++i) y.shape[i] = x.shape[static_cast<std::size_t>(perm[i])];
+    return y;
+  }
+  /// Reshape to `shape` (its -1 at dimension 0 is written as 0: the batch is copied).
+  OnnxValue reshape(const OnnxValue& x, std::vector<std::int64_t> shape, const std::string& hint) {
+    auto to = shape;
+    if (to.at(0) < 0) to[0] = 0;
+    return {node("Reshape", {x.name, ints(hint + ".shape", to)}, hint).output(0), std::move(shape)};
+  }
+  /// LayerNorm over the channels of [N, C, H, W] (timm's LayerNorm2d): to channels-last and back.
+  OnnxValue layer_norm_channels(torch::nn::LayerNormImpl& ln, const OnnxValue& x, const std::string& hint) {
+    auto y = layer_norm(ln, transpose(x, {0, 2, 3, 1}, hint + ".nhwc"), hint);
+    return transpose(y, {0, 3, 1, 2}, hint + ".nchw");
   }
   /// MaxPool kernel k, stride s, symmetric padding p.
   OnnxValue max_pool(const OnnxValue& x, std::int64_t k, std::int64_t s, std::int64_t p, const std::string& hint) {

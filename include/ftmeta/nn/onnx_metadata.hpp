@@ -38,6 +38,7 @@ struct OnnxModelInfo {
   OnnxPreprocessing preprocessing;
   std::string input_name = "images";     ///< [batch, channels, crop_height, crop_width] float32
   std::string output_name = "logits";    ///< [batch, classes] float32
+  std::int64_t batch = 0;                ///< 0: any batch (a dynamic axis); N: exactly N images per run
 };
 
 /// The metadata_props keys ftmeta writes (all prefixed "ftmeta.").
@@ -143,7 +144,11 @@ inline OnnxModelInfo read_onnx_info(const onnx::ModelProto& model, const std::st
   p.crop_width = static_cast<std::int64_t>(size[1]);
   p.channels = static_cast<std::int64_t>(channels[0]);
   for (int c = 0; c < 3; ++c) p.mean[c] = mean[c], p.std[c] = std[c];
-  if (model.graph().input_size() > 0) info.input_name = model.graph().input(0).name();
+  if (model.graph().input_size() > 0) {
+    info.input_name = model.graph().input(0).name();
+    const auto& shape = model.graph().input(0).type().tensor_type().shape();
+    if (shape.dim_size() > 0 && shape.dim(0).has_dim_value()) info.batch = shape.dim(0).dim_value();
+  }
   if (model.graph().output_size() > 0) info.output_name = model.graph().output(0).name();
   return info;
 }

@@ -166,9 +166,11 @@ struct LinearClassesHead : Head<Linear<Classes>> {};
 /// Adds ftmeta's backbones, each with global average pooling and `H`, under their own names:
 /// resnet18/34/50, mobilenet_v2 (torchvision's keys), efficientnet_lite0, and timm's
 /// mobilenetv3_small_100, mobilenetv3_large_100, efficientnet_b0, convnext_tiny, vit_small_patch16_224.
-template <class H = LinearClassesHead>
-void add_builtin_models(ModelRegistry& r) {
-  r.add<Model<backbones::ResNet18, AvgPool, H>>("resnet18")
+/// `r` is a ModelRegistry, or anything with the same `add<Spec>(name)` that wants the types (the
+/// ONNX test exports every built-in model through one).
+template <class H = LinearClassesHead, class Registry = ModelRegistry>
+void add_builtin_models(Registry& r) {
+  r.template add<Model<backbones::ResNet18, AvgPool, H>>("resnet18")
       .template add<Model<backbones::ResNet34, AvgPool, H>>("resnet34")
       .template add<Model<backbones::ResNet50, AvgPool, H>>("resnet50")
       .template add<Model<backbones::MobileNetV2, AvgPool, H>>("mobilenet_v2")

@@ -4,6 +4,8 @@ test accuracy in test.json. Exit 1 with one line per problem.
 
 Usage: compare_predictions.py --predict BIN --checkpoint best.pt --predict-onnx BIN --onnx model.onnx
                               --images DIR --test-json test.json
+       compare_predictions.py ... --files IMAGE... [--exif-orientation]
+With --files: only the agreement, on those images (both programs given --exif-orientation when asked).
 """
 import argparse
 import json
@@ -25,15 +27,23 @@ def run(cmd: list[str]) -> dict[str, tuple[str, float]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    for flag in ["predict", "checkpoint", "predict-onnx", "onnx", "images", "test-json"]:
+    for flag in ["predict", "checkpoint", "predict-onnx", "onnx"]:
         ap.add_argument(f"--{flag}", required=True)
+    ap.add_argument("--images")
+    ap.add_argument("--test-json")
+    ap.add_argument("--files", nargs="+")
+    ap.add_argument("--exif-orientation", action="store_true")
     a = ap.parse_args()
-    images = sorted(str(p) for p in pathlib.Path(a.images).glob("*/*") if p.is_file())
+    if a.files:
+        images = a.files
+    else:
+        images = sorted(str(p) for p in pathlib.Path(a.images).glob("*/*") if p.is_file())
     if not images:
         print(f"compare_predictions: no images under {a.images}", file=sys.stderr)
         return 1
-    torch_rows = run([a.predict, "--checkpoint", a.checkpoint, *images])
-    onnx_rows = run([a.predict_onnx, "--onnx", a.onnx, "--batch", "16", *images])
+    extra = ["--exif-orientation"] if a.exif_orientation else []
+    torch_rows = run([a.predict, "--checkpoint", a.checkpoint, *extra, *images])
+    onnx_rows = run([a.predict_onnx, "--onnx", a.onnx, "--batch", "16", *extra, *images])
     errors = []
     differing = 0
     for image in images:
@@ -41,6 +51,12 @@ def main() -> int:
         if tn != on or abs(tp - op) > 1.5e-4:  # printed with 4 decimals: equal up to the last digit's rounding
             differing += 1
             errors.append(f"{image}: predict says {tn} {tp:.4f}, predict_onnx {on} {op:.4f}")
+    if a.files:
+        print(f"compare_predictions: {len(images)} files{' (EXIF orientation honoured)' if extra else ''}; "
+              f"{len(images) - differing} of {len(images)} lines agree with predict")
+        for e in errors:
+            print(f"compare_predictions: {e}", file=sys.stderr)
+        return 1 if errors else 0
     correct = sum(onnx_rows[i][0] == pathlib.Path(i).parent.name for i in images)
     accuracy = correct / len(images)
     test = json.loads(pathlib.Path(a.test_json).read_text())
