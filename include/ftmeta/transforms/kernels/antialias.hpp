@@ -9,6 +9,10 @@
 
 #include <opencv2/core.hpp>
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -26,7 +30,32 @@ struct AxisFilter {
   int taps = 0;
   std::vector<int> first, count;
   std::vector<std::int32_t> weight;
+  // The same weights for 8 outputs at a time (gather_layout): tap k of output x at [k * padded + x], with the
+  // byte offset of its pixel (clamped to the output's last tap, weight 0 past its count), and per group of 8
+  // the most taps any of them has. Empty unless made.
+  int padded = 0, channels = 0;
+  std::vector<std::int32_t> lane_offset, lane_weight;
+  std::vector<int> group_taps;
 };
+
+/// Lays `f` out for the gathering horizontal pass on rows of `size` pixels of `cn` bytes.
+inline void gather_layout(AxisFilter& f, int size, int cn) {
+  const int n = static_cast<int>(f.first.size());
+  f.padded = (n + 7) / 8 * 8, f.channels = cn;
+  f.lane_offset.assign(std::size_t(f.padded) * std::size_t(f.taps), 0);
+  f.lane_weight.assign(std::size_t(f.padded) * std::size_t(f.taps), 0);
+  f.group_taps.assign(std::size_t(f.padded / 8), 0);
+  for (int x = 0; x < n; ++x) {
+    const int c = f.count[std::size_t(x)];
+    int& g = f.group_taps[std::size_t(x / 8)];
+    g = std::max(g, c);
+    for (int k = 0; k < f.taps; ++k) {
+      const std::size_t at = std::size_t(k) * std::size_t(f.padded) + std::size_t(x);
+      f.lane_offset[at] = std::clamp(f.first[std::size_t(x)] + std::max(0, std::min(k, c - 1)), 0, std::max(size - 1, 0)) * cn;
+      f.lane_weight[at] = k < c ? f.weight[std::size_t(x) * std::size_t(f.taps) + std::size_t(k)] : 0;
+    }
+  }
+}
 
 /// PIL's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter: `out` output pixels
 /// cover the input interval [in0, in1) (edge coordinates); taps are clipped to the input pixels [0, size).
@@ -115,6 +144,37 @@ FTMETA_DETAIL_AA_HOT void aa_vertical_body(const std::uint8_t* const* rows, cons
 }
 
 #ifdef FTMETA_DETAIL_AA_AVX2
+/// The horizontal pass 8 outputs at a time (BGR or BGRA): each tap gathers 8 pixels as 32-bit words and
+/// multiplies each channel by the 8 outputs' weights; the same integer sums as aa_horizontal_body. Reads up to
+/// one byte past a BGR row's last pixel: the caller checks that the byte is readable (`padded_row`).
+[[gnu::target("avx2")]] inline void aa_horizontal_gather(const AxisFilter& f, const std::uint8_t* src, int n, std::uint8_t* R,
+                                                         std::uint8_t* G, std::uint8_t* B) {
+  const __m256i half = _mm256_set1_epi32(1 << (AxisFilter::precision - 1)), byte = _mm256_set1_epi32(0xff);
+  const __m256i lo = _mm256_setzero_si256(), hi = _mm256_set1_epi32(255);
+  alignas(32) std::int32_t out[3][8];
+  for (int x0 = 0; x0 < n; x0 += 8) {
+    __m256i sb = half, sg = half, sr = half;
+    const int taps = f.group_taps[std::size_t(x0 / 8)];
+    for (int k = 0; k < taps; ++k) {
+      const std::size_t at = std::size_t(k) * std::size_t(f.padded) + std::size_t(x0);
+      const __m256i offset = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f.lane_offset.data() + at));
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f.lane_weight.data() + at));
+      const __m256i v = _mm256_i32gather_epi32(reinterpret_cast<const int*>(src), offset, 1);
+      sb = _mm256_add_epi32(sb, _mm256_mullo_epi32(_mm256_and_si256(v, byte), w));
+      sg = _mm256_add_epi32(sg, _mm256_mullo_epi32(_mm256_and_si256(_mm256_srli_epi32(v, 8), byte), w));
+      sr = _mm256_add_epi32(sr, _mm256_mullo_epi32(_mm256_and_si256(_mm256_srli_epi32(v, 16), byte), w));
+    }
+    // clip8: the integer part, clamped to [0, 255] (no lambda: it would not inherit the target)
+    sr = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sr, AxisFilter::precision), lo), hi);
+    sg = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sg, AxisFilter::precision), lo), hi);
+    sb = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sb, AxisFilter::precision), lo), hi);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out[0]), sr);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out[1]), sg);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out[2]), sb);
+    for (int i = 0, e = std::min(8, n - x0); i < e; ++i)
+      R[x0 + i] = std::uint8_t(out[0][i]), G[x0 + i] = std::uint8_t(out[1][i]), B[x0 + i] = std::uint8_t(out[2][i]);
+  }
+}
 [[gnu::target("avx2")]] inline void aa_horizontal_avx2(const AxisFilter& f, const std::uint8_t* src, int cn, int n,
                                                        std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) {
   aa_horizontal_body(f, src, cn, n, R, G, B);
@@ -132,10 +192,14 @@ inline bool aa_cpu_has_avx2() {
 }
 #endif
 
+/// `padded_row`: a byte past the row's last pixel may be read (for the 8-wide gathers).
 inline void aa_horizontal(const AxisFilter& f, const std::uint8_t* src, int cn, int n, std::uint8_t* R, std::uint8_t* G,
-                          std::uint8_t* B) {
+                          std::uint8_t* B, bool padded_row = false) {
 #ifdef FTMETA_DETAIL_AA_AVX2
-  if (aa_cpu_has_avx2()) return aa_horizontal_avx2(f, src, cn, n, R, G, B);
+  if (aa_cpu_has_avx2()) {
+    if (f.channels == cn && (cn == 4 || (cn == 3 && padded_row))) return aa_horizontal_gather(f, src, n, R, G, B);
+    return aa_horizontal_avx2(f, src, cn, n, R, G, B);
+  }
 #endif
   aa_horizontal_body(f, src, cn, n, R, G, B);
 }
@@ -167,7 +231,8 @@ class AntialiasRows {
     for (int c : fy_.count) ring = std::max(ring, c);
     ring_ = vertical_first_ ? 1 : ring;
     const std::size_t line = std::size_t(src.cols) * std::size_t(src.channels());
-    buffer_.resize(vertical_first_ ? line : std::size_t(ring) * 3 * std::size_t(width));
+    buffer_.resize(vertical_first_ ? line + 4 : std::size_t(ring) * 3 * std::size_t(width));  // + 4: the gathers' slack
+    gather_layout(fx_, src.cols, src.channels());
     tag_.assign(std::size_t(ring_), -1);
     acc_.resize(std::max(std::size_t(width), vertical_first_ ? line : 0));
     if (vertical_first_) {  // the source columns the horizontal pass reads
@@ -188,7 +253,7 @@ class AntialiasRows {
       rows_.resize(std::max(rows_.size(), std::size_t(count)));
       for (int k = 0; k < count; ++k) rows_[std::size_t(k)] = src_.ptr<std::uint8_t>(first + k) + std::ptrdiff_t(lo_) * cn;
       aa_vertical(rows_.data(), w, count, (hi_ - lo_) * cn, acc_.data(), buffer_.data() + std::ptrdiff_t(lo_) * cn);
-      aa_horizontal(fx_, buffer_.data(), cn, width_, R, G, B);
+      aa_horizontal(fx_, buffer_.data(), cn, width_, R, G, B, true);
       return;
     }
     const std::uint8_t* planes[3][64];
@@ -228,7 +293,9 @@ class AntialiasRows {
     const std::size_t slot = std::size_t(y % ring_);
     std::uint8_t* h = buffer_.data() + slot * 3 * std::size_t(width_);
     if (tag_[slot] != y) {
-      aa_horizontal(fx_, src_.ptr<std::uint8_t>(y), src_.channels(), width_, h, h + width_, h + 2 * width_);
+      const std::uint8_t* p = src_.ptr<std::uint8_t>(y);
+      const bool padded = p + std::ptrdiff_t(src_.cols) * src_.channels() + 1 <= src_.datalimit;
+      aa_horizontal(fx_, p, src_.channels(), width_, h, h + width_, h + 2 * width_, padded);
       tag_[slot] = y;
     }
     return h;
