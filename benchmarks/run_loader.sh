@@ -2,15 +2,15 @@
 # Runs bench_loader and its Python peer (benchmarks/loader.py) in one go on the same corpus, and prints
 # the Loader table of docs/benchmarks.md with the machine, versions and load.
 # Usage: benchmarks/run_loader.sh [BUILD_DIR (build)] [EPOCHS_CPP (3)] [EPOCHS_PY (2)]
-# The corpus (mate-backgrounds JPEGs cut to 500x375, 12 per source image) is made once in
-# ${FTMETA_LOADER_CORPUS:-/tmp/ftmeta_loader_corpus}.
+# The corpus: FTMETA_BENCH_CORPUS=DIR (JPEGs in class subfolders, as ImageFolder reads them, decoded as found);
+# unset: mate-backgrounds JPEGs cut to 500x375, 12 per source image, made once in /tmp/ftmeta_loader_corpus.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 epochs_cpp=${2:-3}
 epochs_py=${3:-2}
 python=${FTMETA_PYTHON:-$here/build/venv/bin/python}
-corpus=${FTMETA_LOADER_CORPUS:-/tmp/ftmeta_loader_corpus}
+corpus=${FTMETA_BENCH_CORPUS:-${FTMETA_LOADER_CORPUS:-/tmp/ftmeta_loader_corpus}}
 ninja -C "$build" -j1 bench_loader >/dev/null 2>&1
 [ -d "$corpus" ] || "$python" "$here/benchmarks/loader.py" --make-corpus "$corpus" 12
 out=$(mktemp)
@@ -26,18 +26,19 @@ awk '
   /^#/ { next }
   { t[$1] = $2 }
   END {
-    row = "| %-44s | %8.1f | %s |\n"
-    printf "| %-44s | %8s | %s |\n", "ready batches of 32 x 3x224x224, classic chain", "images/s", "ftmeta is"
-    printf "| %-44s | %8s | %s |\n", "---", "---:", "---"
-    printf row, "ftmeta Loader, 1 thread", t["ftmeta_threads_1"], sprintf("%.1fx torch, 1 worker (target 4x)", t["ftmeta_threads_1"] / t["torch_workers_1"])
-    printf row, "ftmeta Loader, 2 threads", t["ftmeta_threads_2"], sprintf("%.1fx torch, 2 workers (target 4x)", t["ftmeta_threads_2"] / t["torch_workers_2"])
-    printf row, "torch DataLoader + ImageFolder, 1 worker", t["torch_workers_1"], ""
-    printf row, "torch DataLoader + ImageFolder, 2 workers", t["torch_workers_2"], ""
-    printf "\n"
-    printf "| %-44s | %8s | %s |\n", "per CPU-second (all threads / processes)", "images", "ftmeta is"
-    printf "| %-44s | %8s | %s |\n", "---", "---:", "---"
-    printf row, "ftmeta Loader, 1 thread", t["ftmeta_threads_1_cpu"], sprintf("%.1fx torch, 1 worker (target 4x)", t["ftmeta_threads_1_cpu"] / t["torch_workers_1_cpu"])
-    printf row, "ftmeta Loader, 2 threads", t["ftmeta_threads_2_cpu"], sprintf("%.1fx torch, 2 workers (target 4x)", t["ftmeta_threads_2_cpu"] / t["torch_workers_2_cpu"])
-    printf row, "torch DataLoader + ImageFolder, 1 worker", t["torch_workers_1_cpu"], ""
-    printf row, "torch DataLoader + ImageFolder, 2 workers", t["torch_workers_2_cpu"], ""
+    row = "| %-48s | %8.1f | %s |\n"
+    for (k = 0; k < 2; ++k) {
+      cpu = k ? "_cpu" : ""
+      printf "| %-48s | %8s | %s |\n", k ? "per CPU-second (all threads / processes), classic chain" : "ready batches of 32 x 3x224x224, classic chain", k ? "images" : "images/s", "ftmeta is"
+      printf "| %-48s | %8s | %s |\n", "---", "---:", "---"
+      split("whole region scaled", vs, " ")
+      for (i = 1; i <= 3; ++i)
+        for (n = 1; n <= 2; ++n) {
+          key = "ftmeta_" vs[i] "_threads_" n cpu
+          printf row, sprintf("ftmeta Loader, %s decode, %d thread%s", vs[i], n, n > 1 ? "s" : ""), t[key], sprintf("%.1fx torch, %d worker%s%s", t[key] / t["torch_workers_" n cpu], n, n > 1 ? "s" : "", k ? " (target 6x)" : "")
+        }
+      printf row, "torch DataLoader + ImageFolder, 1 worker", t["torch_workers_1" cpu], ""
+      printf row, "torch DataLoader + ImageFolder, 2 workers", t["torch_workers_2" cpu], ""
+      printf "\n"
+    }
   }' "$out"

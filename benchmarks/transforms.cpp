@@ -2,6 +2,7 @@
 // thread, on the mate-backgrounds JPEGs cut to 500x375 and held decoded in memory. Prints
 // "name ms_per_image" lines; benchmarks/run_transforms.sh runs it beside transforms_peers.py.
 // Usage: bench_transforms [PASSES (10)] [NAME_PART (only the rows whose name contains it, e.g. for perf)]
+#include <ftmeta/data/decode.hpp>
 #include <ftmeta/transforms.hpp>
 
 #include <opencv2/core.hpp>
@@ -9,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -26,6 +28,8 @@ struct Classic : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, Rand
                          ColorJitter<0.05, 0.05, 0.05, 0.05>, ToTensor, Normalize<ImageNet>> {};
 struct NoRotation : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, RandomVerticalFlip<0.5>,
                             ColorJitter<0.05, 0.05, 0.05, 0.05>, ToTensor, Normalize<ImageNet>> {};
+// The canonical chain (the one everyone uses): the resize path, no photometric ops.
+struct Canonical : Compose<RandomResizedCrop<224>, HFlip, ToTensor, Normalize<ImageNet>> {};
 struct GeometryOnly : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, RandomVerticalFlip<0.5>,
                               RandomRotation<10>, ToTensor, Normalize<ImageNet>> {};
 
@@ -34,8 +38,24 @@ struct HueOnly : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, Rand
 struct NoHue : Compose<RandomResizedCrop<224>, RandomHorizontalFlip<0.5>, RandomVerticalFlip<0.5>, RandomRotation<10>,
                        ColorJitter<0.05, 0.05, 0.05, 0>, ToTensor, Normalize<ImageNet>> {};
 
-// ImageNet-like: the shorter side scaled to 375 (area), then the centre 500 x 375 (or 375 x 500).
-std::vector<cv::Mat> corpus() {
+// The JPEGs under FTMETA_BENCH_CORPUS (class subfolders allowed), decoded as found by ftmeta's decode rule;
+// unset: the mate-backgrounds photos, ImageNet-like: the shorter side scaled to 375 (area), then the centre
+// 500 x 375 (or 375 x 500).
+std::vector<cv::Mat> corpus(std::string& name) {
+  if (const char* dir = std::getenv("FTMETA_BENCH_CORPUS"); dir && *dir) {
+    name = dir;
+    std::vector<std::string> paths;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      std::string ext = e.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+      if (e.is_regular_file() && (ext == ".jpg" || ext == ".jpeg")) paths.push_back(e.path().string());
+    }
+    std::sort(paths.begin(), paths.end());
+    std::vector<cv::Mat> images;
+    for (const auto& p : paths) images.push_back(ftmeta::data::read_image(p));
+    return images;
+  }
+  name = "mate-backgrounds cut to 500x375";
   std::vector<std::string> paths;
   for (const char* dir : {"nature", "abstract", "desktop"}) {
     const std::filesystem::path root = std::filesystem::path("/usr/share/backgrounds/mate") / dir;
@@ -66,13 +86,16 @@ int main(int argc, char** argv) {
   const std::string only = argc > 2 ? argv[2] : "";  // run only the rows whose name contains this (profiling)
   cv::setNumThreads(0);
   at::set_num_threads(1);
-  const auto images = corpus();
+  std::string corpus_name;
+  const auto images = corpus(corpus_name);
   if (images.empty()) {
-    std::fprintf(stderr, "bench_transforms: no JPEG under /usr/share/backgrounds/mate (Debian's mate-backgrounds)\n");
+    std::fprintf(stderr, "bench_transforms: no JPEG in the corpus (FTMETA_BENCH_CORPUS, or Debian's mate-backgrounds)\n");
     return 1;
   }
-  std::printf("# corpus %zu images, %dx%d first; %d passes, best of 3 rounds\n", images.size(), images[0].cols,
-              images[0].rows, passes);
+  double pixels = 0;
+  for (const auto& im : images) pixels += double(im.cols) * im.rows;
+  std::printf("# corpus %s: %zu images, %dx%d first, %.0f kpixels on average; %d passes, best of 3 rounds\n",
+              corpus_name.c_str(), images.size(), images[0].cols, images[0].rows, pixels / images.size() / 1e3, passes);
   const char* clock = std::getenv("FTMETA_BENCH_CLOCK");
   std::printf("# clock: %s; pixel pass: %s\n", clock && std::string(clock) == "cpu" ? "thread CPU time" : "wall",
               ftmeta::transforms::detail::pixel_pass_isa());
@@ -97,6 +120,18 @@ int main(int argc, char** argv) {
   report("ftmeta_unfused", time_per_image("ftmeta_unfused", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);
     out = apply_unfused<Classic>(im, rng);
+  }));
+  // The canonical chain, and its floor: cv::resize (INTER_AREA, OpenCV's antialiased shrink) of the same crop
+  // (the same draws) to 224 x 224 uint8 BGR.
+  report("ftmeta_canonical", time_per_image("ftmeta_canonical", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    apply_into<Canonical>(im, rng, out);
+  }));
+  cv::Mat crop_resized;
+  report("bare_resize_same_crop", time_per_image("bare_resize_same_crop", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
+    auto rng = ftmeta::Rng::for_sample(1, 0, i);
+    const CropBox b = RandomResizedCrop<224>::sample(rng, {im.rows, im.cols});
+    cv::resize(im(cv::Rect(b.left, b.top, b.width, b.height)), crop_resized, cv::Size(224, 224), 0, 0, cv::INTER_AREA);
   }));
   report("ftmeta_fused_norot", time_per_image("ftmeta_fused_norot", images, rounds, passes, [&](const cv::Mat& im, std::uint64_t i) {
     auto rng = ftmeta::Rng::for_sample(1, 0, i);

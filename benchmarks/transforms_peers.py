@@ -20,6 +20,12 @@ IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
 
 
 def corpus():
+    """The JPEGs under FTMETA_BENCH_CORPUS (class subfolders allowed) decoded as found (PIL, convert("RGB"):
+    ftmeta's decode rule); unset, the mate-backgrounds photos cut to 500x375 as bench_transforms does."""
+    root = os.environ.get("FTMETA_BENCH_CORPUS")
+    if root:
+        paths = sorted(str(p) for p in pathlib.Path(root).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg") and p.is_file())
+        return [np.asarray(Image.open(p).convert("RGB")) for p in paths]
     paths = []
     for d in ["nature", "abstract", "desktop"]:
         paths += sorted(str(p) for p in (pathlib.Path("/usr/share/backgrounds/mate") / d).glob("*.jpg"))
@@ -77,6 +83,17 @@ def main():
     }
     print(f"# torch {torch.__version__}, torchvision {torchvision.__version__}, albumentations {A.__version__}, "
           f"opencv-python {cv2.__version__}, pillow {Image.__version__}, numpy {np.__version__}")
+    canonical_tv = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(**IMAGENET)])
+    canonical_al = A.Compose([A.RandomResizedCrop(size=(224, 224)), A.HorizontalFlip(), A.Normalize(**IMAGENET), ToTensorV2()])
+    crop = T.RandomResizedCrop(224)
+
+    def pil_resize_crop(img):  # PIL's antialiased resize alone, of a crop drawn as RandomResizedCrop draws it
+        i, j, h, w = crop.get_params(img, crop.scale, crop.ratio)
+        return img.resize((224, 224), Image.BILINEAR, box=(j, i, j + w, i + h))
+
+    print(f"torchvision_canonical {time_per_image(pil, passes, canonical_tv):.4f}")
+    print(f"albumentations_canonical {time_per_image(images, passes, lambda x: canonical_al(image=x)['image']):.4f}")
+    print(f"pil_resize_crop {time_per_image(pil, passes, pil_resize_crop):.4f}")
     print(f"torchvision {time_per_image(pil, passes, tv['classic']):.4f}")
     print(f"albumentations {time_per_image(images, passes, lambda x: al['classic'](image=x)['image']):.4f}")
     print(f"torchvision_norot {time_per_image(pil, passes, tv['norot']):.4f}")

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -43,6 +44,32 @@ struct DecodeOptions {
   /// PIL's ImageOps.exif_transpose does. Off by default, as torchvision's loader ignores the tag;
   /// whatever is chosen must be the same for training and serving.
   bool exif_orientation = false;
+  /// Region decoding, where a loader runs a pipeline (pipeline_loader): the pipeline draws its
+  /// parameters from the image size in the JPEG header, says which source rectangle it reads, and
+  /// only those rows (jpeg_skip_scanlines) and columns (jpeg_crop_scanline) are decoded. The same
+  /// draws and the same pixels as decoding the whole image (tested). Images that are not JPEG, or
+  /// that EXIF turns (with exif_orientation), are decoded whole.
+  bool region = true;
+  /// With region decoding, also decode at 1/2 or 1/4 scale (libjpeg's DCT scaling) where the
+  /// pipeline reads at least 2 or 4 source pixels per output pixel along both axes. Changes pixels
+  /// (within the bound data_roi tests state), so it is opt-in; decode_options_for<P>() turns it on.
+  /// With it, min_side is not used for the JPEGs decoded by region.
+  bool region_scaling = false;
+};
+
+/// The part of an image a pipeline reads (full-image pixels) and the DCT scale it may be decoded
+/// at (1, 2 or 4): what a pipeline's plan answers for one sample (RegionPlanFn).
+struct DecodeRegion {
+  std::int64_t x = 0, y = 0, width = 0, height = 0;
+  int factor = 1;
+};
+
+/// What region decoding gave: image pixel (i, j) is the block of `factor` x `factor` full-image
+/// pixels at (x + i * factor, y + j * factor). The whole image has x = y = 0 and factor 1.
+struct RegionImage {
+  cv::Mat image;
+  std::int64_t x = 0, y = 0;
+  int factor = 1;
 };
 
 /// The width and height an encoded image announces in its header (JPEG SOFn, PNG IHDR), read
@@ -248,7 +275,11 @@ struct JpegState {
   }
 };
 
-inline bool decode_jpeg_direct(const std::uint8_t* bytes, std::size_t size, int factor, cv::Mat& image, std::string& why) {
+/// With `crop` (full-image pixels), only the rows and columns of the crop (at 1/factor, the columns
+/// widened to whole iMCUs by libjpeg) are decoded; `at` receives the full-image position of the
+/// result's first pixel.
+inline bool decode_jpeg_direct(const std::uint8_t* bytes, std::size_t size, int factor, cv::Mat& image, std::string& why,
+                               const DecodeRegion* crop = nullptr, std::int64_t* at_x = nullptr, std::int64_t* at_y = nullptr) {
   auto state = std::make_unique<JpegState>();
   JpegState* st = state.get();  // not modified after setjmp: safe to use after a longjmp
   st->info.err = jpeg_std_error(&st->err.mgr);
@@ -277,11 +308,25 @@ inline bool decode_jpeg_direct(const std::uint8_t* bytes, std::size_t size, int 
   st->info.scale_num = 1;
   st->info.scale_denom = static_cast<unsigned int>(factor);
   jpeg_start_decompress(&st->info);
-  const int h = static_cast<int>(st->info.output_height), w = static_cast<int>(st->info.output_width);
+  // The rows [first, last) and columns [x0, x0 + cw) of the (scaled) output to decode: all, or the crop's.
+  JDIMENSION first = 0, last = st->info.output_height, x0 = 0, cw = st->info.output_width;
+  if (crop) {
+    const auto lo = [&](std::int64_t v, JDIMENSION n) { return static_cast<JDIMENSION>(std::clamp<std::int64_t>(v / factor, 0, n)); };
+    const auto hi = [&](std::int64_t v, JDIMENSION n) {
+      return static_cast<JDIMENSION>(std::clamp<std::int64_t>((v + factor - 1) / factor, 0, n));
+    };
+    first = lo(crop->y, st->info.output_height), last = hi(crop->y + crop->height, st->info.output_height);
+    x0 = lo(crop->x, st->info.output_width);
+    cw = hi(crop->x + crop->width, st->info.output_width) - x0;
+    if (last <= first || cw == 0) first = 0, last = st->info.output_height, x0 = 0, cw = st->info.output_width;
+    if (cw < st->info.output_width) jpeg_crop_scanline(&st->info, &x0, &cw);  // x0 moves down to an iMCU edge
+    if (first > 0) jpeg_skip_scanlines(&st->info, first);
+  }
+  const int h = static_cast<int>(last - first), w = static_cast<int>(st->info.output_width);
   st->out.create(h, w, CV_8UC3);
   if (cmyk) st->row.resize(static_cast<std::size_t>(w) * 4);
-  while (st->info.output_scanline < st->info.output_height) {
-    const int y = static_cast<int>(st->info.output_scanline);
+  while (st->info.output_scanline < last) {
+    const int y = static_cast<int>(st->info.output_scanline - first);
     JSAMPROW row = cmyk ? st->row.data() : st->out.ptr(y);
     jpeg_read_scanlines(&st->info, &row, 1);
     if (cmyk) {
@@ -294,8 +339,11 @@ inline bool decode_jpeg_direct(const std::uint8_t* bytes, std::size_t size, int 
       }
     }
   }
-  jpeg_finish_decompress(&st->info);
+  if (last < st->info.output_height) jpeg_abort_decompress(&st->info);  // the rows below the crop are not needed
+  else jpeg_finish_decompress(&st->info);
   image = std::move(st->out);
+  if (at_x) *at_x = static_cast<std::int64_t>(x0) * factor;
+  if (at_y) *at_y = static_cast<std::int64_t>(first) * factor;
   return true;
 }
 #endif
@@ -369,6 +417,44 @@ inline cv::Mat decode_image(const std::uint8_t* bytes, std::size_t size, std::st
   if (!header && too_big(img.cols, img.rows)) return {};
   if (options.exif_orientation) img = apply_exif_orientation(img, exif_orientation(bytes, size));
   return img;
+}
+
+/// A pipeline's answer for one sample (see RegionPlanFn): given the upright image's width and height,
+/// draw the sample's parameters and say which part of the image they read.
+using RegionPlanFn = std::function<DecodeRegion(std::int64_t width, std::int64_t height)>;
+
+/// Region decoding (DecodeOptions::region): `plan` is called once with the size of the image as
+/// decode_image would give it, and only the part it answers is decoded (JPEG: rows and columns,
+/// at 1/2 or 1/4 with options.region_scaling). Other images, EXIF-turned ones (with
+/// exif_orientation) and options.region off: decoded whole, `plan` called with their size, and the
+/// whole image returned. Empty image with `why` set on failure (then `plan` may not have been called).
+inline RegionImage decode_image_region(const std::uint8_t* bytes, std::size_t size, std::string& why, const DecodeOptions& options,
+                                       const RegionPlanFn& plan) {
+  const bool jpeg = size > 2 && bytes[0] == 0xff && bytes[1] == 0xd8;
+  const auto header = jpeg ? encoded_image_size(bytes, size) : std::nullopt;
+  const bool turned = options.exif_orientation && exif_orientation(bytes, size) != 1;
+#if defined(FTMETA_WITH_LIBJPEG)
+  const bool by_region = options.region && jpeg && header && !turned && !jpeg_truncated(bytes, size);
+#else
+  const bool by_region = false;
+#endif
+  RegionImage got;
+  if (!by_region) {
+    got.image = decode_image(bytes, size, why, options);
+    if (!got.image.empty()) plan(got.image.cols, got.image.rows);
+    return got;
+  }
+#if defined(FTMETA_WITH_LIBJPEG)
+  const auto [w, h] = *header;
+  if (options.max_pixels > 0 && w > 0 && h > options.max_pixels / w) return {decode_image(bytes, size, why, options)};  // "too large"
+  DecodeRegion region = plan(w, h);
+  region.factor = options.region_scaling ? std::clamp(region.factor, 1, 4) : 1;
+  if (region.factor == 3) region.factor = 2;
+  const bool whole = region.factor == 1 && region.x <= 0 && region.y <= 0 && region.x + region.width >= w && region.y + region.height >= h;
+  if (!detail::decode_jpeg_direct(bytes, size, region.factor, got.image, why, whole ? nullptr : &region, &got.x, &got.y)) return {};
+  got.factor = region.factor;
+#endif
+  return got;
 }
 
 /// Reads a whole file into `bytes`; false with `why` set ("cannot open", "read error", ...).

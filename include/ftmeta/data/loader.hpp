@@ -90,6 +90,15 @@ struct LoaderStats {
 /// from `rng` only. Called from several threads at once.
 using TransformFn = std::function<void(const cv::Mat& img, Rng& rng, torch::Tensor out)>;
 
+/// What a region transform calls, once, to get its sample decoded: it passes its plan (the part of
+/// the image it reads, RegionPlanFn) and gets that part (RegionImage). See RegionTransformFn.
+using RegionDecodeFn = std::function<RegionImage(const RegionPlanFn& plan)>;
+
+/// A transform that decodes only what it reads (region decoding, DecodeOptions::region): it calls
+/// `decode` once with its plan, then writes the sample into `out` as TransformFn does. Called from
+/// several threads at once. pipeline_loader<P> makes one from P (transforms::PlannedSample).
+using RegionTransformFn = std::function<void(const RegionDecodeFn& decode, Rng& rng, torch::Tensor out)>;
+
 /// A transform callable as void(const cv::Mat&, ftmeta::Rng&, torch::Tensor).
 template <class F>
 concept SampleTransform = std::invocable<const F&, const cv::Mat&, Rng&, torch::Tensor>;
@@ -121,6 +130,17 @@ class Loader {
       throw UsageError("Loader: LoaderOptions::decode needs max_pixels >= 0, min_side >= 0, min_crop_fraction > 0");
     pinned_ = opt_.pin_memory && torch::cuda::is_available();
     for (int i = 0; i < opt_.num_workers; ++i) workers_.emplace_back([this] { work(); });
+  }
+  /// A loader whose transform decodes only what it reads (RegionTransformFn); the tag keeps generic
+  /// lambdas for the constructor above unambiguous.
+  struct ByRegion {};
+  Loader(ByRegion, std::shared_ptr<const SampleSource> source, RegionTransformFn transform, OutputSize size,
+         LoaderOptions options = {})
+      : Loader(std::move(source), TransformFn([](const cv::Mat&, Rng&, torch::Tensor) {}), size, options) {
+    if (!transform) throw UsageError("Loader: the region transform is empty");
+    // set before any epoch starts, so the workers (waiting for start_epoch) see it under m_
+    std::lock_guard lk(m_);
+    region_transform_ = std::move(transform);
   }
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
@@ -333,7 +353,9 @@ class Loader {
   void process(Chunk& chunk, std::int64_t row, std::int64_t idx, std::uint64_t key, std::int64_t epoch) {
     State state = good;
     std::string why;
-    try {
+    if (region_transform_) {
+      process_region(state, why, row, chunk, idx, key, epoch);
+    } else try {
       cv::Mat img = source_->decode_for(idx, why, opt_.decode);
       if (img.empty()) {
         state = bad;
@@ -365,6 +387,35 @@ class Loader {
     done_cv_.notify_all();
   }
 
+  // process() with a region transform: the source decodes the part the transform's plan reads.
+  struct BadSample {};  // thrown through the transform when the source gives no image
+  void process_region(State& state, std::string& why, std::int64_t row, Chunk& chunk, std::int64_t idx, std::uint64_t key,
+                      std::int64_t epoch) {
+    bool decoded = false;
+    try {
+      Rng rng = Rng::for_sample(opt_.seed, static_cast<std::uint64_t>(epoch), key);
+      region_transform_(
+          [&](const RegionPlanFn& plan) {
+            RegionImage got = source_->decode_region(idx, why, opt_.decode, plan);
+            if (got.image.empty()) throw BadSample{};
+            decoded = true;
+            if (got.image.depth() != CV_8U || (got.image.channels() != 1 && got.image.channels() != 3 && got.image.channels() != 4))
+              throw DataError("the source gave an image that is not 8-bit gray, BGR or BGRA");
+            return got;
+          },
+          rng, chunk.images[row]);
+    } catch (const BadSample&) {
+      state = bad;
+      if (why.empty()) why = "cannot be decoded";
+    } catch (const std::exception& e) {  // before decoding: the source's (a bad sample); after: the transform's
+      state = decoded ? failed : bad;
+      why = e.what();
+    } catch (...) {
+      state = failed;
+      why = "unknown exception";
+    }
+  }
+
   void work() {
     std::unique_lock lk(m_);
     for (;;) {
@@ -394,6 +445,7 @@ class Loader {
 
   std::shared_ptr<const SampleSource> source_;
   TransformFn transform_;
+  RegionTransformFn region_transform_;  // set: used instead of transform_
   OutputSize size_;
   LoaderOptions opt_;
 
@@ -425,6 +477,8 @@ struct FirstOp<meta::TypeList<T, Ts...>> {
 /// (min_side max(H, W), min_crop_fraction sqrt(scale_lo * min(ratio_lo, 1 / ratio_hi)), with the
 /// defaults sqrt(0.08 * 3/4) ~ 0.245)
 /// or Resize<S> / Resize<H, W> (min_side S or max(H, W), fraction 1); any other first op: off.
+/// It also turns on DecodeOptions::region_scaling (pipeline_loader: the part of the JPEG a sample reads,
+/// at 1/2 or 1/4 where that sample's crop allows; min_side then serves the other loaders).
 /// Reduced decoding changes pixels (the JPEG decoder's DCT scaling replaces part of the resize),
 /// so it is opt-in: results are no longer bit-equal to decoding at full resolution.
 ///
@@ -440,6 +494,7 @@ DecodeOptions decode_options_for(std::int64_t max_pixels = 0) {
   }
   if (d.min_side == 0) d.min_crop_fraction = 1.0;
   d.max_pixels = max_pixels;
+  d.region_scaling = true;
   return d;
 }
 

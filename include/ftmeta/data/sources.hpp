@@ -40,6 +40,14 @@ class SampleSource {
     (void)options;
     return decode(i, why);
   }
+  /// Region decoding (decode_image_region): `plan` is called once with the image's size and
+  /// answers the part a pipeline reads. The default decodes the whole image (decode_for) and
+  /// returns it whole; sources of encoded images override it.
+  virtual RegionImage decode_region(std::int64_t i, std::string& why, const DecodeOptions& options, const RegionPlanFn& plan) const {
+    RegionImage got{decode_for(i, why, options)};
+    if (!got.image.empty()) plan(got.image.cols, got.image.rows);
+    return got;
+  }
 };
 
 /// Image files with labels (an ImageFolder's samples, a manifest's rows). Each file is read into
@@ -53,6 +61,11 @@ class FileSource final : public SampleSource {
   cv::Mat decode(std::int64_t i, std::string& why) const override { return decode_for(i, why, {}); }
   cv::Mat decode_for(std::int64_t i, std::string& why, const DecodeOptions& options) const override {
     return decode_file(samples_[static_cast<std::size_t>(i)].path, why, options);
+  }
+  RegionImage decode_region(std::int64_t i, std::string& why, const DecodeOptions& options, const RegionPlanFn& plan) const override {
+    std::vector<std::uint8_t> bytes;
+    if (!read_file_bytes(samples_[static_cast<std::size_t>(i)].path, bytes, why)) return {};
+    return decode_image_region(bytes.data(), bytes.size(), why, options, plan);
   }
   const std::vector<Sample>& samples() const noexcept { return samples_; }
 
@@ -77,6 +90,10 @@ class EncodedSource final : public SampleSource {
   cv::Mat decode_for(std::int64_t i, std::string& why, const DecodeOptions& options) const override {
     const auto& b = images_[static_cast<std::size_t>(i)];
     return decode_image(b.data(), b.size(), why, options);
+  }
+  RegionImage decode_region(std::int64_t i, std::string& why, const DecodeOptions& options, const RegionPlanFn& plan) const override {
+    const auto& b = images_[static_cast<std::size_t>(i)];
+    return decode_image_region(b.data(), b.size(), why, options, plan);
   }
 
  private:

@@ -1,5 +1,6 @@
 // ftmeta/transforms/apply.hpp: apply, apply_into, normalize_uint8: a pipeline's plan run by the fused kernels.
-// The fused path: one resample for the geometric stage (a view, one cv::resize of an ROI, or one warp),
+// The fused path: one resample for the geometric stage (a view, PIL's antialiased resample of a box made
+// row by row for the pixel pass, or one warp),
 // then one pass that runs the photometric steps (ColorJitter, RandomGrayscale) on each row and writes
 // float32 RGB CHW (or uint8) straight into the caller's tensor. Where the plan needs them: the source
 // padded first (Pad/RandomCrop with edge/reflect/symmetric padding), a blur pass between the photometric
@@ -194,6 +195,61 @@ torch::Tensor apply(const cv::Mat& image, Rng& rng, torch::Dtype dtype = torch::
   detail::kernels<P>::run(image, sampled, out);
   return out;
 }
+
+/// One sample of pipeline P drawn before its image is decoded (region decoding: data/pipeline_loader.hpp):
+/// the draws apply_into makes for an image of size `in`, the source rectangle they read, and the run on
+/// that rectangle alone. With a part decoded at full scale, the pixels are apply_into's (tested).
+///   PlannedSample<TrainAug> s(rng, {height, width});      // the same draws as apply_into
+///   const SourceRegion need = s.region(2);                 // decode only this...
+///   s.run_into(part, need.x, need.y, 1, batch[i]);         // ...and run on it
+template <class P>
+class PlannedSample {
+  static_assert(Pipeline<P>, "ftmeta: PlannedSample<P>: P must be a Compose<...> or a struct derived from one");
+  using K = detail::kernels<P>;
+
+ public:
+  /// Whether the plan reads only part of the source. Not where photometric ops come before the geometric
+  /// ones (contrast's mean is the whole source's) or the source is padded by reflection: they need it whole.
+  static constexpr bool reads_part = !K::source_pass && std::is_void_v<typename K::SourcePadding::first>;
+
+  PlannedSample(Rng& rng, ImageSize in) : in_(in), draw_(K::sample(rng, in)) {}
+
+  /// The source rectangle this sample reads, widened by `margin` source pixels, with the source pixels
+  /// per output pixel (step_x, step_y). The whole image where !reads_part, and for axis-aligned maps
+  /// other than a resize of a whole-pixel box (Resize, then CenterCrop: the resize's taps reach to the
+  /// image's edges, so a part would change the pixels at its own edges).
+  SourceRegion region(int margin = 2) const {
+    SourceRegion r = source_region(draw_.step, in_, margin);
+    const Affine2D& m = draw_.step.map;
+    const int W = draw_.step.out.width, H = draw_.step.out.height;
+    const bool box = m.axis_aligned() && !draw_.step.clips2 && detail::near_integer(m.c) && detail::near_integer(m.f) &&
+                     detail::near_integer(m.a * W + m.c) && detail::near_integer(m.e * H + m.f);
+    if (!reads_part || (m.axis_aligned() && !box)) r.x = r.y = 0, r.width = in_.width, r.height = in_.height;
+    return r;
+  }
+  /// The output size of this sample.
+  ImageSize out_size() const { return draw_.step.out; }
+
+  /// Runs the sample on `part`: source pixels from (x, y) on, each `factor` source pixels wide (a JPEG
+  /// decoded at 1/factor). out: as apply_into's (or any [3, H, W] of out_size() for apply-like use).
+  void run_into(const cv::Mat& part, double x, double y, int factor, torch::Tensor out) const {
+    if (auto problem = detail::image_problem(part); !problem.empty())
+      throw DataError(detail::api_name<P>("PlannedSample::run_into") + ": " + problem);
+    if (auto problem = detail::out_problem(out, draw_.step.out); !problem.empty())
+      throw Error(detail::api_name<P>("PlannedSample::run_into") + ": " + problem);
+    typename K::Draw d = draw_;
+    if (x != 0 || y != 0 || factor != 1) {
+      Affine2D& m = d.step.map;
+      const double f = factor;
+      m = {m.a / f, m.b / f, (m.c - x) / f, m.d / f, m.e / f, (m.f - y) / f};
+    }
+    K::run(part, d, out);
+  }
+
+ private:
+  ImageSize in_;
+  typename K::Draw draw_;
+};
 
 /// Finishes uint8 output of apply/apply_into on any device: P's ToTensor and Normalize as one
 /// multiply-add per channel. u8: [..., 3, H, W] uint8. Returns float32 on the same device.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 
 namespace ftmeta::transforms {
 
@@ -66,6 +67,48 @@ constexpr GeomStep chain(const GeomStep& done, const GeomStep& next) {
     if (done.clips2)
       r.clips2 = true, r.clip2 = compose_maps(done.clip2, next.map), r.clip2_size = done.clip2_size, r.fill2 = done.fill2;
   }
+  return r;
+}
+
+/// The source rectangle a folded geometric step reads (what a decoder must provide), and how many source
+/// pixels it reads per output pixel along the output's axes (`step_x`, `step_y`: more than 2 is a shrink
+/// that a decoder's 1/2 scale can take over).
+struct SourceRegion {
+  int x = 0, y = 0, width = 0, height = 0;
+  double step_x = 1, step_y = 1;
+};
+
+namespace detail {
+constexpr double abs_of(double v) { return v < 0 ? -v : v; }
+constexpr int floor_int(double v) {
+  const int i = static_cast<int>(v);
+  return static_cast<double>(i) > v ? i - 1 : i;
+}
+}  // namespace detail
+
+/// The part of an input of size `in` that `s` reads: the bounding box of the output's footprint
+/// (its four corners mapped to the input), widened by `margin` pixels (interpolation taps), clipped to
+/// the input. Empty when the output lies wholly outside the input.
+constexpr SourceRegion source_region(const GeomStep& s, ImageSize in, int margin) {
+  const Affine2D& m = s.map;
+  double lo_x = m.c, hi_x = m.c, lo_y = m.f, hi_y = m.f;
+  for (const double x : {0.0, double(s.out.width)})
+    for (const double y : {0.0, double(s.out.height)}) {
+      const double u = m.a * x + m.b * y + m.c, v = m.d * x + m.e * y + m.f;
+      lo_x = u < lo_x ? u : lo_x, hi_x = u > hi_x ? u : hi_x, lo_y = v < lo_y ? v : lo_y, hi_y = v > hi_y ? v : hi_y;
+    }
+  auto clamp = [](int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; };
+  constexpr double eps = 1e-9;  // folded maps land next to whole pixels (190 + 260 / 224 * 224 = 450.00000000000006)
+  const int x0 = clamp(detail::floor_int(lo_x + eps) - margin, 0, in.width);
+  const int x1 = clamp(-detail::floor_int(-(hi_x - eps)) + margin, 0, in.width);
+  const int y0 = clamp(detail::floor_int(lo_y + eps) - margin, 0, in.height);
+  const int y1 = clamp(-detail::floor_int(-(hi_y - eps)) + margin, 0, in.height);
+  SourceRegion r{x0, y0, x1 > x0 ? x1 - x0 : 0, y1 > y0 ? y1 - y0 : 0, 1, 1};
+  // source pixels per output pixel along the output's x and y: the lengths of the map's columns, from
+  // below (the larger component; exact for axis-aligned maps)
+  const double ax = detail::abs_of(m.a) > detail::abs_of(m.d) ? detail::abs_of(m.a) : detail::abs_of(m.d);
+  const double ay = detail::abs_of(m.b) > detail::abs_of(m.e) ? detail::abs_of(m.b) : detail::abs_of(m.e);
+  r.step_x = ax, r.step_y = ay;
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include <ftmeta/transforms/compose.hpp>
 #include <ftmeta/transforms/detail/checks.hpp>
 #include <ftmeta/transforms/functional.hpp>
+#include <ftmeta/transforms/kernels/antialias.hpp>
 #include <ftmeta/transforms/kernels/neighbourhood.hpp>
 #include <ftmeta/transforms/kernels/pil.hpp>
 #include <ftmeta/transforms/kernels/resample.hpp>
@@ -28,9 +29,7 @@ template <int H, int W>
 void unfused_image_op(const Resize<H, W>&, Rng& rng, cv::Mat& img) {
   Resize<H, W>::sample(rng, {img.rows, img.cols});
   const ImageSize to = Resize<H, W>::output_size({img.rows, img.cols});
-  cv::Mat out;
-  cv::resize(img, out, cv::Size(to.width, to.height), 0, 0, resize_interpolation(img.size(), cv::Size(to.width, to.height)));
-  img = out;
+  img = antialias_resize(img, to.width, to.height);
 }
 
 template <int H, int W>
@@ -46,10 +45,7 @@ void unfused_image_op(const CenterCrop<H, W>&, Rng& rng, cv::Mat& img) {
 template <int H, int W, double S0, double S1, double R0, double R1>
 void unfused_image_op(const RandomResizedCrop<H, W, S0, S1, R0, R1>&, Rng& rng, cv::Mat& img) {
   const CropBox b = RandomResizedCrop<H, W, S0, S1, R0, R1>::sample(rng, {img.rows, img.cols});
-  cv::Mat out;
-  cv::resize(img(cv::Rect(b.left, b.top, b.width, b.height)), out, cv::Size(W, H), 0, 0,
-             resize_interpolation(cv::Size(b.width, b.height), cv::Size(W, H)));
-  img = out;
+  img = antialias_resize(img(cv::Rect(b.left, b.top, b.width, b.height)), W, H);
 }
 
 template <double P>

@@ -41,6 +41,13 @@ inline void gather_row(const Resampled& r, int y, std::uint8_t* rgb) {
     const int cx0 = r.flip_x ? W - win.x - win.width : win.x, cx1 = cx0 + win.width;
     std::fill(rgb, rgb + 3 * cx0, std::uint8_t(0));
     std::fill(rgb + 3 * cx1, rgb + 3 * W, std::uint8_t(0));
+    if (r.rows) {  // the antialiased resample's row (flip_x folded in), planes interleaved
+      std::vector<std::uint8_t> planes(3 * std::size_t(win.width));
+      const std::size_t n = std::size_t(win.width);
+      r.rows->row(yy - win.y, planes.data(), planes.data() + n, planes.data() + 2 * n);
+      for (std::size_t x = 0; x < n; ++x)
+        rgb[3 * (cx0 + x)] = planes[x], rgb[3 * (cx0 + x) + 1] = planes[n + x], rgb[3 * (cx0 + x) + 2] = planes[2 * n + x];
+    } else {
     const std::uint8_t* p = r.image.ptr<std::uint8_t>(yy - win.y) + std::ptrdiff_t(r.flip_x ? win.width - 1 : 0) * cn;
     const std::ptrdiff_t step = r.flip_x ? -cn : cn;
     std::uint8_t* q = rgb + 3 * cx0;
@@ -48,6 +55,7 @@ inline void gather_row(const Resampled& r, int y, std::uint8_t* rgb) {
       for (int x = cx0; x < cx1; ++x, p += 3, q += 3) q[0] = p[2], q[1] = p[1], q[2] = p[0];
     } else {
       for (int x = cx0; x < cx1; ++x, p += step, q += 3) q[0] = p[ri], q[1] = p[gi], q[2] = p[0];
+    }
     }
   }
   if (r.clips) {
@@ -170,6 +178,9 @@ FTMETA_DETAIL_HOT void gather_planes(const Resampled& r, int y, std::uint8_t* __
   if (!win.empty() && yy >= win.y && yy < win.y + win.height) {
     x0 = r.flip_x ? W - win.x - win.width : win.x, x1 = x0 + win.width;
     const int n = win.width, cn = r.image.channels();
+    if (r.rows) {  // the vertical pass of the antialiased resample writes this row (flip_x folded in)
+      r.rows->row(yy - win.y, R + x0, G + x0, B + x0);
+    } else {
     const std::uint8_t* p = r.image.ptr<std::uint8_t>(yy - win.y);
     std::uint8_t *__restrict r_ = R + x0, *__restrict g_ = G + x0, *__restrict b_ = B + x0;
     if (cn == 3 && !r.flip_x) {
@@ -183,6 +194,7 @@ FTMETA_DETAIL_HOT void gather_planes(const Resampled& r, int y, std::uint8_t* __
         const std::uint8_t* s = p + std::ptrdiff_t(r.flip_x ? n - 1 - x : x) * cn;
         r_[x] = s[ri], g_[x] = s[gi], b_[x] = s[0];
       }
+    }
     }
   }
   for (std::uint8_t* plane : {R, G, B}) {

@@ -1,11 +1,14 @@
 // ftmeta/transforms/kernels/resample.hpp: the geometric stage's kernel: one folded 2x3 map as a view, a resize or a warp.
-// A folded GeomStep runs as a view of the input, one cv::resize of an ROI, or one bilinear warp (with an
-// area pre-shrink where it shrinks more than 2x); flips become reversed reads in the pixel pass, padding
+// A folded GeomStep runs as a view of the input, one antialiased resample of a box (PIL's triangle filter,
+// kernels/antialias.hpp, made row by row as the pixel pass asks; torchvision's crop-then-resize exactly for
+// whole-pixel boxes), or, for rotations, one bilinear warp (with an area pre-shrink where it shrinks more
+// than 2x); flips become reversed reads in the pixel pass, padding
 // and fill are what lies outside the result's window and clip frame. Also the padding of the source for
 // the modes other than constant (edge, reflect, symmetric). OpenCV only.
 #pragma once
 
 #include <ftmeta/transforms/geometry.hpp>
+#include <ftmeta/transforms/kernels/antialias.hpp>
 #include <ftmeta/transforms/ops.hpp>
 
 #include <opencv2/core.hpp>
@@ -14,17 +17,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 namespace ftmeta::transforms {
 
 namespace detail {
-
-/// The interpolation both paths use: area averaging when shrinking (the closest OpenCV mode to PIL's
-/// antialiased bilinear), bilinear otherwise.
-inline int resize_interpolation(cv::Size from, cv::Size to) {
-  return (to.width <= from.width && to.height <= from.height) ? cv::INTER_AREA : cv::INTER_LINEAR;
-}
 
 inline bool near_integer(double v) { return std::abs(v - std::round(v)) < 1e-6; }
 inline int round_int(double v) { return static_cast<int>(std::lround(v)); }
@@ -40,6 +38,8 @@ inline std::pair<int, int> axis_window(double s, double o, int out, int n) {
 /// output that lies inside the input; outside it the output is zero (torchvision pads with 0).
 struct Resampled {
   cv::Mat image;  // a view of the input or an OpenCV temporary; 1, 3 or 4 channels as the input
+  // or, for an axis-aligned resize, the window's rows made on demand (flip_x already folded in); image is then empty
+  std::shared_ptr<AntialiasRows> rows;
   cv::Rect window;
   ImageSize out;
   bool flip_x = false, flip_y = false;
@@ -138,7 +138,7 @@ inline Resampled resample(const cv::Mat& src, const GeomStep& step) {
     const cv::Rect roi = cv::Rect(round_int(left), round_int(top), round_int(right) - round_int(left),
                                   round_int(bottom) - round_int(top)) & whole;
     if (roi.size() == wsize) r.image = src(roi);
-    else cv::resize(src(roi), r.image, wsize, 0, 0, resize_interpolation(roi.size(), wsize));
+    else r.rows = std::make_shared<AntialiasRows>(src(roi), 0, roi.width, 0, roi.height, wsize.width, wsize.height, r.flip_x);
     return r;
   }
   // B: the output pixels are whole pixels of the input resized to a whole-pixel grid (Resize then a
@@ -148,31 +148,25 @@ inline Resampled resample(const cv::Mat& src, const GeomStep& step) {
     const cv::Size grid_size(round_int(grid_w), round_int(grid_h));
     const cv::Rect roi = cv::Rect(round_int(cx) + x0, round_int(cy) + y0, wsize.width, wsize.height) &
                          cv::Rect(cv::Point(0, 0), grid_size);
-    if (roi.size() == wsize) {
-      cv::Mat grid;
-      cv::resize(src, grid, grid_size, 0, 0, resize_interpolation(src.size(), grid_size));
-      r.image = grid(roi);
+    if (roi.size() == wsize) {  // PIL resizes the whole image, then crops: the same weights, only the window's
+      const double kx = double(src.cols) / grid_size.width, ky = double(src.rows) / grid_size.height;
+      if (grid_size == cv::Size(src.cols, src.rows)) r.image = src(roi);
+      else r.rows = std::make_shared<AntialiasRows>(src, kx * roi.x, kx * (roi.x + roi.width), ky * roi.y, ky * (roi.y + roi.height),
+                                                    wsize.width, wsize.height, r.flip_x);
       return r;
     }
   }
-  // C: any other scale + offset (several resamples folded into one): area pre-shrink of the needed ROI
-  // where the map shrinks more than 2x, then one bilinear warp with replicated borders.
-  const cv::Rect need = cv::Rect(cv::Point(static_cast<int>(std::floor(left)) - 1, static_cast<int>(std::floor(top)) - 1),
-                                 cv::Point(static_cast<int>(std::ceil(right)) + 1, static_cast<int>(std::ceil(bottom)) + 1)) & whole;
-  cv::Mat base = src(need);
-  double kx = 1, ky = 1;
-  if (sx > 2 || sy > 2) {
-    const cv::Size pre(sx > 2 ? std::max(1, round_int(need.width / sx)) : need.width,
-                       sy > 2 ? std::max(1, round_int(need.height / sy)) : need.height);
-    cv::Mat shrunk;
-    cv::resize(base, shrunk, pre, 0, 0, cv::INTER_AREA);
-    kx = double(need.width) / pre.width;
-    ky = double(need.height) / pre.height;
-    base = shrunk;
+  // C: any other scale + offset (several resamples folded into one, or a source decoded at a reduced
+  // scale): one antialiased resample of the box [left, right) x [top, bottom), its taps kept inside the
+  // box's whole pixels (as torchvision's crop, then resize).
+  const cv::Rect hull = cv::Rect(cv::Point(static_cast<int>(std::floor(left + 1e-9)), static_cast<int>(std::floor(top + 1e-9))),
+                                 cv::Point(static_cast<int>(std::ceil(right - 1e-9)), static_cast<int>(std::ceil(bottom - 1e-9)))) & whole;
+  if (hull.empty()) {
+    r.window = cv::Rect();
+    return r;
   }
-  const double a = sx / kx, c = (sx * x0 + ox - need.x) / kx, e = sy / ky, f = (sy * y0 + oy - need.y) / ky;
-  const cv::Matx23d centre_map(a, 0, 0.5 * a + c - 0.5, 0, e, 0.5 * e + f - 0.5);
-  cv::warpAffine(base, r.image, centre_map, wsize, cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
+  r.rows = std::make_shared<AntialiasRows>(src(hull), left - hull.x, right - hull.x, top - hull.y, bottom - hull.y, wsize.width,
+                                           wsize.height, r.flip_x);
   return r;
 }
 
