@@ -10,7 +10,9 @@
 #include <ftmeta/distributed/sync_batchnorm.hpp>
 #include <ftmeta/train/default_policy.hpp>
 #include <ftmeta/train/head_fit.hpp>
+#include <ftmeta/nn/preprocess.hpp>
 #include <ftmeta/train/policy.hpp>
+#include <ftmeta/train/preprocessing.hpp>
 #include <ftmeta/train/trainer.hpp>
 
 #include <torch/torch.h>
@@ -23,6 +25,7 @@
 #include <iomanip>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,11 @@ struct FineTuneOptions {
   bool head_phase = true;                   ///< run the policy's HeadFirst phase (when it has one)
   int workers = 1;                          ///< decoding threads of each loader
   bool resume = false;                      ///< continue the run in train.out_dir from its last.pt
+  /// What the weights expect (mean, std, crop_pct); unset: train.weights' config.json, or the backbone descriptor's
+  /// when train.weights is set, else the policy's pipelines as they are. Evaluation then resizes to
+  /// floor(Size / crop_pct) and centre-crops Size; both pipelines normalize with its mean and std, unless the
+  /// policy's pipelines name their own Normalize statistics (those win, with a warning when they disagree).
+  std::optional<nn::Preprocessing> preprocessing;
 };
 
 /// What a fine_tune run did and measured.
@@ -146,6 +154,51 @@ TrainOptions policy_train_options(const FineTuneOptions& options, const RunPlan&
   t.channels_last = options.channels_last.value_or(Policy::channels_last);
   return t;
 }
+
+/// The training loader: TrainPipeline, its normalization moved onto the weights' when it uses the backbone
+/// descriptor's (Normalize<Backbone>).
+template <class TrainPipeline, class Backbone>
+std::unique_ptr<data::Loader> train_loader(const std::vector<data::Sample>& samples, const data::LoaderOptions& o,
+                                           const std::optional<nn::Preprocessing>& pre) {
+  constexpr auto norm = pipeline_normalize<TrainPipeline, Backbone>();
+  if constexpr (norm.found) {
+    if (pre && norm.backbone_own)
+      return data::make_loader(std::make_shared<data::FileSource>(samples), Renormalized<TrainPipeline>(norm, pre->mean, pre->std),
+                               data::output_size_v<TrainPipeline>, o);
+  }
+  return data::pipeline_loader<TrainPipeline>(samples, o);
+}
+/// The evaluation loader: the transform the preprocessing describes, else EvalPipeline.
+template <class EvalPipeline>
+std::unique_ptr<data::Loader> eval_loader(const std::vector<data::Sample>& samples, const data::LoaderOptions& o,
+                                          const std::optional<nn::Preprocessing>& pre) {
+  if (!pre) return data::pipeline_loader<EvalPipeline>(samples, o);
+  const auto t = eval_transform_of(*pre);
+  return data::make_loader(std::make_shared<data::FileSource>(samples), t, data::OutputSize{t.crop, t.crop}, o);
+}
+/// The preprocessing a run of Net at side Size uses (FineTuneOptions::preprocessing), its notes added to `notes`.
+template <class Net, class TrainPipeline, class EvalPipeline, int Size>
+std::optional<nn::Preprocessing> run_preprocessing(const FineTuneOptions& options, std::vector<std::string>& notes) {
+  using Backbone = typename Net::backbone;
+  auto pre = options.preprocessing;
+  if (!pre && !options.train.weights.empty())
+    pre = nn::preprocessing_for_weights(options.train.weights, nn::preprocessing_of<Backbone>());
+  if (!pre) return pre;
+  if (pre->input_size != Size)
+    notes.push_back("preprocessing: the weights expect " + std::to_string(pre->input_size) + " px; the run uses " +
+                    std::to_string(Size) + " px (crop_pct kept)");
+  pre->input_size = Size;
+  constexpr auto eval_norm = pipeline_normalize<EvalPipeline, Backbone>();
+  constexpr auto train_norm = pipeline_normalize<TrainPipeline, Backbone>();
+  std::string warning;
+  pre = effective_preprocessing(*pre, eval_norm.found ? eval_norm : train_norm, &warning);
+  if (!warning.empty()) notes.push_back(warning);
+  std::ostringstream crop;
+  crop << pre->crop_pct;
+  notes.push_back("preprocessing from " + pre->source + ": evaluation " + eval_transform_of(*pre).describe() + " (crop_pct " +
+                  crop.str() + ", mean " + detail::triple_text(pre->mean) + ", std " + detail::triple_text(pre->std) + ")");
+  return pre;
+}
 }  // namespace detail
 
 /// Fine-tunes `Net` on `splits` with `Policy` (DefaultFineTune unless given) at input side `Size`:
@@ -186,11 +239,13 @@ FineTuneResult fine_tune(const data::Splits& splits, FineTuneOptions options) {
                          "generalization (give a val/ folder or more images per class)");
     val_samples = &splits.train;
   }
+  const auto pre = detail::run_preprocessing<Net, TrainPipeline, EvalPipeline, Size>(options, plan.notes);
   for (auto& n : plan.notes) say << "fine_tune: " << n << "\n";
   say << std::flush;
 
   TrainOptions t = detail::policy_train_options<Policy, Size>(options, plan);
   if (t.split_hash.empty()) t.split_hash = data::split_hash(splits);
+  if (const auto recorded = pre ? pre : preprocessing_of_pipeline<EvalPipeline>()) t.preprocessing = recorded->serialize();
   Trainer<Net, typename Policy::recipe> trainer(splits.classes.names(), t);
   if (plan.freeze_batch_norm) trainer.model()->freeze_batch_norm_statistics("backbone");
   if (options.sync_batch_norm && group) {
@@ -208,8 +263,8 @@ FineTuneResult fine_tune(const data::Splits& splits, FineTuneOptions options) {
   } else if (plan.passes_per_epoch > 1) {
     train_opts.sampler = data::RepeatedSampler{plan.passes_per_epoch};
   }
-  auto train = data::pipeline_loader<TrainPipeline>(splits.train, train_opts);
-  auto val = data::pipeline_loader<EvalPipeline>(*val_samples, eval_opts);
+  auto train = detail::train_loader<TrainPipeline, typename Net::backbone>(splits.train, train_opts, pre);
+  auto val = detail::eval_loader<EvalPipeline>(*val_samples, eval_opts, pre);
 
   FineTuneResult result;
   result.batch_size = plan.batch_size;
@@ -236,17 +291,17 @@ FineTuneResult fine_tune(const data::Splits& splits, FineTuneOptions options) {
       // Every rank embeds the whole training split and fits the same head (then rank 0's is broadcast).
       data::LoaderOptions all{.batch_size = std::max<std::int64_t>(per_rank, 64), .shuffle = false, .drop_last = false, .seed = t.seed,
                               .num_workers = options.workers};
-      auto plain = data::pipeline_loader<EvalPipeline>(splits.train, all);
+      auto plain = detail::eval_loader<EvalPipeline>(splits.train, all, pre);
       plain->start_epoch(0);
       FeatureSet train_f = extract_features(model, features, detail::next_of(*plain), t.device);
       if constexpr (H::views > 0) {
-        auto augmented = data::pipeline_loader<TrainPipeline>(splits.train, all);
+        auto augmented = detail::train_loader<TrainPipeline, typename Net::backbone>(splits.train, all, pre);
         for (std::int64_t v = 1; v <= H::views; ++v) {
           augmented->start_epoch(1000000 + v);  // draws of their own, apart from the training epochs
           train_f = FeatureSet::cat(train_f, extract_features(model, features, detail::next_of(*augmented), t.device));
         }
       }
-      auto val_all = data::pipeline_loader<EvalPipeline>(*val_samples, all);
+      auto val_all = detail::eval_loader<EvalPipeline>(*val_samples, all, pre);
       val_all->start_epoch(0);
       const FeatureSet val_f = extract_features(model, features, detail::next_of(*val_all), t.device);
       auto& head = *model.head();
@@ -278,7 +333,7 @@ FineTuneResult fine_tune(const data::Splits& splits, FineTuneOptions options) {
           << trainer.baseline()->accuracy << "); best.pt keeps its weights" << std::endl;
   }
   if (!splits.test.empty()) {
-    auto test = data::pipeline_loader<EvalPipeline>(splits.test, eval_opts);
+    auto test = detail::eval_loader<EvalPipeline>(splits.test, eval_opts, pre);
     result.test = trainer.test(*test);
   }
   return result;
@@ -293,12 +348,15 @@ LrFinderResult find_lr(const data::Splits& splits, FineTuneOptions options, cons
   const int world = group ? group->world_size() : 1;
   const auto plan = plan_run(static_cast<std::int64_t>(splits.train.size()), world, options.batch_size ? options.batch_size : Policy::batch_size,
                              std::max<std::int64_t>(options.train.epochs, 1), 0, 1, BatchNormMode::train, 0, 0);
+  using EvalPipeline = typename Policy::template eval_pipeline<Size, typename Net::backbone>;
+  std::vector<std::string> notes;
+  const auto pre = detail::run_preprocessing<Net, TrainPipeline, EvalPipeline, Size>(options, notes);
   const TrainOptions t = detail::policy_train_options<Policy, Size>(options, plan);
   Trainer<Net, typename Policy::recipe> trainer(splits.classes.names(), t);
   data::LoaderOptions train_opts{.batch_size = plan.batch_size / world, .shuffle = true, .drop_last = true, .seed = t.seed,
                                  .num_workers = options.workers};
   if (world > 1) train_opts.sampler = data::DistributedSampler{.rank = group->rank(), .world_size = world, .shuffle = true, .drop_last = true};
-  auto train = data::pipeline_loader<TrainPipeline>(splits.train, train_opts);
+  auto train = detail::train_loader<TrainPipeline, typename Net::backbone>(splits.train, train_opts, pre);
   return trainer.find_lr(*train, finder);
 }
 
