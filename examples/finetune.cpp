@@ -1,8 +1,11 @@
 // examples/finetune.cpp: the main job. Fine-tunes the ImageNet-pretrained EfficientNet-Lite0 with
-// ftmeta's default policy (or the blog's recipe, examples/recipe.hpp) on Fashion-MNIST from the
-// Debian package, or on any ImageFolder tree (--data DIR), and prints the test accuracy. The same binary runs alone or as one
+// ftmeta's default policy (or the blog's recipe, examples/recipe.hpp), or a built-in model chosen by
+// name (--model) from weights in a file (--weights), on Fashion-MNIST from the Debian package, or on
+// any ImageFolder tree (--data DIR), and prints the test accuracy. The same binary runs alone or as one
 // rank of a data-parallel group: under torchrun or examples/launch.sh, by the environment alone.
 #include "recipe.hpp"
+
+#include <ftmeta/nn/registry.hpp>
 #ifdef FTMETA_WITH_ONNX
 #include <ftmeta/train/onnx_export.hpp>
 #endif
@@ -30,10 +33,14 @@ const std::vector<ftmeta::util::Flag> flags = {
     {"workers", true, "decoding threads of the loaders (default 1)"},
     {"recipe", true, "default (head first on cached features, then the whole network), blog (the blog's recipe) or tuned "
                      "(one-cycle lr, weight decay, milder crops: for long runs)"},
-    {"image-size", true, "input side: 64, 128 or 224 (default 64)"},
+    {"image-size", true, "input side: 64, 128 or 224 (default 64; with --model, the weights' input size)"},
     {"per-class", true, "Fashion-MNIST only: images per class exported for training (default 1000; 0 = all 6000)"},
     {"test-per-class", true, "Fashion-MNIST only: test images per class (default: as --per-class, at most 1000; 0 = all 1000)"},
     {"fashion-mnist", true, "folder of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)"},
+    {"model", true, "a built-in model by name, with a Linear head, trained with the default recipe (--recipe blog and tuned "
+                    "train their own network); 'list' prints the names with their input size and feature width"},
+    {"weights", true, "the backbone's initial weights: a .pth (zip or legacy), a .safetensors, or a folder holding model.safetensors "
+                      "and config.json (timm's: its mean, std, input size and crop_pct then preprocess)"},
     {"no-pretrained", false, "start the backbone from random weights (training from scratch)"},
     {"resume", false, "continue the run in --out from its last.pt (weights, optimizer, schedules, epoch, history)"},
     {"precision", true, "fp32, fp16 or bf16: autocast of the forward pass (fp16, with loss scaling, needs CUDA; default fp32)"},
@@ -66,12 +73,33 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (!args.positional().empty()) throw ftmeta::UsageError("unexpected argument '" + args.positional()[0] + "' (see --help)");
+  if (args.get("model") == "list") {
+    std::cout << ftmeta::nn::registry().list();
+    return 0;
+  }
+  const auto recipe = args.get("recipe", "default");
+  // --model NAME: an entry of the registry, with the default recipe; its weights from --weights.
+  const ftmeta::nn::RegisteredModel* chosen = nullptr;
+  if (args.has("model")) {
+    if (!ftmeta::nn::registry().contains(args.get("model")))
+      throw ftmeta::UsageError("--model " + args.get("model") + ": not a built-in model (see --model list)");
+    chosen = &ftmeta::nn::registry().find(args.get("model"));
+    if (recipe != "default")
+      throw ftmeta::UsageError("--model " + chosen->name + ": trains with the default recipe; --recipe " + recipe + " trains its own network");
+    if (args.has("export-onnx")) throw ftmeta::UsageError("--export-onnx: with the recipes' network only (not with --model)");
+    if (args.has("lr-find")) throw ftmeta::UsageError("--lr-find: with the recipes' network only (not with --model)");
+  }
+  const fs::path weights = args.get("weights");
+  if (!weights.empty()) {
+    if (!fs::exists(weights)) throw ftmeta::UsageError("--weights " + weights.string() + ": no such file or folder");
+    if (args.has("no-pretrained")) throw ftmeta::UsageError("--weights and --no-pretrained: give one of them");
+  }
   const fs::path out = args.get("out", "out/finetune");
   const auto epochs = args.get_int("epochs", 0, 1, 100000);
   const auto seed = static_cast<std::uint64_t>(args.get_int("seed", 0, 0));
   const auto batch = args.get_int("batch-size", 0, 1, 65536);
   const auto workers = static_cast<int>(args.get_int("workers", 1, 0, 64));
-  const auto image_size = args.get_int("image-size", 64, 1, 4096);
+  const auto image_size = args.get_int("image-size", chosen ? chosen->preprocessing_for(weights).input_size : 64, 1, 4096);
   auto device = ftmeta::train::resolve_device(args.get("device", "auto"));
   const auto precision = ftmeta::train::parse_precision(args.get("precision", "fp32"));
   if (precision == ftmeta::train::Precision::fp16 && !device.is_cuda())
@@ -79,7 +107,6 @@ int run(int argc, char** argv) {
   const double mixup = args.get_double("mixup", 0, 0, 1e6), cutmix = args.get_double("cutmix", 0, 0, 1e6);
   const double ema = args.get_double("ema", 0, 0, 0.999999);
   if (args.has("ema") && !(ema > 0)) throw ftmeta::UsageError("--ema " + args.get("ema") + ": the decay must be in (0, 1)");
-  const auto recipe = args.get("recipe", "default");
   const auto t0 = std::chrono::steady_clock::now();
 
   // One process, or one rank of a group that torchrun's environment describes (RANK, WORLD_SIZE,
@@ -107,6 +134,7 @@ int run(int argc, char** argv) {
   options.train.out_dir = out;
   options.train.epochs = epochs;  // 0: as the recipe sizes the run
   options.train.pretrained = !args.has("no-pretrained");
+  options.train.weights = weights;  // loaded strictly before training: a bad file stops the run naming it
   options.train.precision = precision;
   options.train.mixup_alpha = mixup;
   options.train.cutmix_alpha = cutmix;
@@ -152,18 +180,11 @@ int run(int argc, char** argv) {
   say << "data " << root << ": " << splits.classes.size() << " classes, " << splits.train.size() << " train / " << splits.val.size()
       << " val / " << splits.test.size() << " test images" << std::endl;
 
-  return example::with_image_size(image_size, [&]<int Size>() { return example::with_recipe(recipe, [&]<class R>() {
-    say << "model: " << R::Model::describe() << "\nrecipe: " << R::name << ": " << R::Policy::describe() << "\ndevice: " << device
-        << std::endl;
-    if (args.has("lr-find")) {
-      const auto sweep = ftmeta::train::find_lr<typename R::Model, typename R::Policy, Size>(
-          splits, options, {.steps = args.get_int("lr-find-steps", 100, 5, 100000)});
-      say << "lr finder: suggested lr " << sweep.suggestion << " for group 0 (the others keep their ratio); curve in "
-          << (out / "lr_find.png").string() << " and " << (out / "lr_find.csv").string() << std::endl;
-      return 0;
-    }
+  // One run of model M with policy P at input side Size.
+  const auto train = [&]<class M, class P, int Size>(const std::string& recipe_text) {
+    say << "model: " << M::describe() << "\nrecipe: " << recipe_text << "\ndevice: " << device << std::endl;
     // [train]
-    const auto result = ftmeta::train::fine_tune<typename R::Model, typename R::Policy, Size>(splits, options);
+    const auto result = ftmeta::train::fine_tune<M, P, Size>(splits, options);
     // [train]
     if (result.test) {
       const auto& test = *result.test;
@@ -173,6 +194,33 @@ int run(int argc, char** argv) {
       if (result.head) say << "; the head phase alone validated at " << result.head->accuracy;
       say << std::endl;
     }
+  };
+  const auto finish = [&] {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    say << "checkpoint: " << (out / "best.pt").string() << "\nmetrics: " << (out / "metrics.csv").string() << "\ntotal time "
+        << std::setprecision(1) << std::fixed << seconds << " s" << std::endl;
+    return 0;
+  };
+
+  if (chosen)
+    return example::with_image_size(image_size, [&]<int Size>() {
+      return ftmeta::nn::BuiltinModels<>::with(chosen->name, [&]<class M>() {
+        train.template operator()<M, ftmeta::train::DefaultFineTune, Size>(
+            std::string(example::Default::name) + ": " + ftmeta::train::DefaultFineTune::describe());
+        return finish();
+      });
+    });
+  return example::with_image_size(image_size, [&]<int Size>() { return example::with_recipe(recipe, [&]<class R>() {
+    if (args.has("lr-find")) {
+      say << "model: " << R::Model::describe() << "\nrecipe: " << R::name << ": " << R::Policy::describe() << "\ndevice: " << device
+          << std::endl;
+      const auto sweep = ftmeta::train::find_lr<typename R::Model, typename R::Policy, Size>(
+          splits, options, {.steps = args.get_int("lr-find-steps", 100, 5, 100000)});
+      say << "lr finder: suggested lr " << sweep.suggestion << " for group 0 (the others keep their ratio); curve in "
+          << (out / "lr_find.png").string() << " and " << (out / "lr_find.csv").string() << std::endl;
+      return 0;
+    }
+    train.template operator()<typename R::Model, typename R::Policy, Size>(std::string(R::name) + ": " + R::Policy::describe());
     if (args.has("export-onnx") && group->is_main()) {
 #ifdef FTMETA_WITH_ONNX
       using Net = typename R::Model;
@@ -182,10 +230,7 @@ int run(int argc, char** argv) {
       throw ftmeta::UsageError("--export-onnx: this build has no ONNX library (install libonnx-dev and reconfigure)");
 #endif
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    say << "checkpoint: " << (out / "best.pt").string() << "\nmetrics: " << (out / "metrics.csv").string() << "\ntotal time "
-        << std::setprecision(1) << std::fixed << seconds << " s" << std::endl;
-    return 0;
+    return finish();
   }); });
 }
 

@@ -1,7 +1,10 @@
 // examples/predict.cpp: prints IMAGE<TAB>CLASS_NAME<TAB>PROBABILITY for each image (a folder given
 // stands for its images, sorted; --recursive walks its subfolders too), with the class names
-// stored in the checkpoint that finetune wrote.
+// stored in the checkpoint that finetune wrote. The checkpoint alone says which model to rebuild
+// (through ftmeta's registry) and how to preprocess (the evaluation pipeline it records).
 #include "recipe.hpp"
+
+#include <ftmeta/train/checkpoint_predictor.hpp>
 
 #include <iomanip>
 #include <iostream>
@@ -29,40 +32,39 @@ int run(int argc, char** argv) {
   const std::filesystem::path checkpoint = args.get("checkpoint");
   const auto topk = args.get_int("topk", 1, 1, 1000);
   const auto device = ftmeta::train::resolve_device(args.get("device", "cpu"));
-  const auto info = ftmeta::train::read_checkpoint_info(checkpoint);
+  // The recipes' own networks join the built-in models (--model's), so every finetune checkpoint is known.
+  ftmeta::nn::registry().add<example::Net>("blog");
 
-  return example::with_image_size(info.image_size, [&]<int Size>() { return example::with_model(info.model, [&]<class Net>() {
-    // [predict]
-    ftmeta::train::Predictor<Net, example::EvalAug<Size>> predictor(checkpoint, device);
-    predictor.set_flip_tta(args.has("tta"));
-    // [predict]
-    predictor.set_decode({.exif_orientation = args.has("exif-orientation")});
-    // A folder stands for its image files (sorted; with --recursive, those of its subfolders too).
-    std::vector<std::string> images;
-    for (const auto& arg : args.positional()) {
-      if (!std::filesystem::is_directory(arg)) {
-        images.push_back(arg);
-        continue;
-      }
-      const auto found = ftmeta::train::image_files_in(arg, args.has("recursive"));
-      if (found.empty()) std::cerr << "predict: warning: " << arg << ": no image files" << (args.has("recursive") ? "" : " (subfolders need --recursive)") << std::endl;
-      for (const auto& f : found) images.push_back(f.string());
+  // [predict]
+  ftmeta::train::CheckpointPredictor predictor(checkpoint, device);
+  predictor.set_flip_tta(args.has("tta"));
+  // [predict]
+  predictor.set_decode({.exif_orientation = args.has("exif-orientation")});
+  // A folder stands for its image files (sorted; with --recursive, those of its subfolders too).
+  std::vector<std::string> images;
+  for (const auto& arg : args.positional()) {
+    if (!std::filesystem::is_directory(arg)) {
+      images.push_back(arg);
+      continue;
     }
-    if (images.empty()) throw ftmeta::FileError("no image files to predict");
-    int failures = 0;
-    for (const auto& image : images) {
-      try {
-        for (const auto& p : predictor.predict_file(image, topk))
-          std::cout << image << '\t' << p.class_name << '\t' << std::fixed << std::setprecision(4) << p.probability << '\n';
-      } catch (const ftmeta::FileError& e) {
-        std::cout << image << "\terror: " << e.what() << '\n';
-        ++failures;
-      }
+    const auto found = ftmeta::train::image_files_in(arg, args.has("recursive"));
+    if (found.empty()) std::cerr << "predict: warning: " << arg << ": no image files" << (args.has("recursive") ? "" : " (subfolders need --recursive)") << std::endl;
+    for (const auto& f : found) images.push_back(f.string());
+  }
+  if (images.empty()) throw ftmeta::FileError("no image files to predict");
+  int failures = 0;
+  for (const auto& image : images) {
+    try {
+      for (const auto& p : predictor.predict_file(image, topk))
+        std::cout << image << '\t' << p.class_name << '\t' << std::fixed << std::setprecision(4) << p.probability << '\n';
+    } catch (const ftmeta::FileError& e) {
+      std::cout << image << "\terror: " << e.what() << '\n';
+      ++failures;
     }
-    std::cout.flush();
-    if (failures) std::cerr << "predict: " << failures << " image(s) could not be read" << std::endl;
-    return failures ? 1 : 0;
-  }); });
+  }
+  std::cout.flush();
+  if (failures) std::cerr << "predict: " << failures << " image(s) could not be read" << std::endl;
+  return failures ? 1 : 0;
 }
 
 }  // namespace
