@@ -4,7 +4,7 @@
 // pure headers only (a CTest checks that the binary needs no libtorch).
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/nn/onnx_metadata.hpp>
-#include <ftmeta/util/cli.hpp>
+#include <ftmeta_app/cli.hpp>
 
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
@@ -23,7 +23,7 @@
 
 namespace {
 
-const std::vector<ftmeta::util::Flag> flags = {
+const std::vector<ftmeta::app::Flag> flags = {
     {"onnx", true, "an ONNX file written by export (or finetune --export-onnx)"},
     {"topk", true, "classes to print per image (default 1)"},
     {"batch", true, "images per forward pass (default 1)"},
@@ -74,7 +74,7 @@ cv::Mat preprocess(const cv::Mat& bgr, const ftmeta::nn::OnnxPreprocessing& p) {
 }
 
 int run(int argc, char** argv) {
-  ftmeta::util::Args args(argc, argv, flags);
+  ftmeta::app::Args args(argc, argv, flags);
   if (args.has("help")) {
     std::cout << "usage: predict_onnx --onnx FILE IMAGE...\n" << args.help();
     return 0;

@@ -194,7 +194,7 @@ TEST_CASE("Early stopping ends the run after `patience` epochs without improveme
   trainer.fit(train, val);
   CHECK(trainer.stopped_early());
   CHECK(trainer.history().size() == 3);
-  CHECK_THROWS_WITH(train::parse_stop_metric("f1"), "--early-stop-metric f1: expected val_loss or val_acc");
+  CHECK_THROWS_WITH(train::parse_stop_metric("f1"), "early_stop_metric f1: expected val_loss or val_acc");
 }
 
 TEST_CASE("The learning-rate finder writes its curve and suggestion and leaves the weights", "[train][lr_find]") {
