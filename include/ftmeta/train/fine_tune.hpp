@@ -13,6 +13,7 @@
 #include <ftmeta/nn/preprocess.hpp>
 #include <ftmeta/train/policy.hpp>
 #include <ftmeta/train/preprocessing.hpp>
+#include <ftmeta/train/run_config.hpp>
 #include <ftmeta/train/trainer.hpp>
 
 #include <torch/torch.h>
@@ -54,6 +55,38 @@ struct FineTuneOptions {
   /// policy's pipelines name their own Normalize statistics (those win, with a warning when they disagree).
   std::optional<nn::Preprocessing> preprocessing;
 };
+
+}  // namespace ftmeta::train
+
+namespace ftmeta::reflect {
+/// FineTuneOptions' own fields (its `train` is TrainOptions, described on its own: train/run_config.hpp).
+template <>
+struct Fields<train::FineTuneOptions> {
+  using T = train::FineTuneOptions;
+  static constexpr auto get() {
+    using train::BatchNormMode;
+    return boost::hana::make_tuple(
+        field("batch_size", &T::batch_size, "global batch size, divided among the ranks of a distributed run (0: the policy's)",
+              Range{0, 65536}),
+        field("label_smoothing", &T::label_smoothing, "label smoothing epsilon in [0, 1) (unset: the policy's)", Range{0, 0.999}),
+        field("channels_last", &T::channels_last, "NHWC memory format for weights and inputs (unset: the policy's choice)"),
+        field("batch_norm", &T::batch_norm, "the backbone's BatchNorm statistics (unset: the policy's rule)",
+              {choice("frozen", BatchNormMode::frozen), choice("train", BatchNormMode::train), choice("auto", BatchNormMode::automatic)}),
+        field("sync_batch_norm", &T::sync_batch_norm, "distributed: BatchNorm statistics over the global batch of all ranks")
+            .as_flag("sync_bn"),
+        field("head_phase", &T::head_phase, "run the policy's head phase on cached features"),
+        field("workers", &T::workers, "decoding threads of each loader", Range{0, 64}),
+        field("resume", &T::resume, "continue the run in out_dir from its last.pt (weights, optimizer, schedules, epoch, history)"));
+  }
+};
+}  // namespace ftmeta::reflect
+
+namespace ftmeta::train {
+
+/// The run configuration fine_tune records in its checkpoints: {"train": TrainOptions, "fine_tune": FineTuneOptions}.
+inline std::string run_config_json(const FineTuneOptions& o) {
+  return "{\"train\": " + reflect::to_json(o.train) + ", \"fine_tune\": " + reflect::to_json(o) + "}";
+}
 
 /// What a fine_tune run did and measured.
 struct FineTuneResult {
@@ -246,6 +279,11 @@ FineTuneResult fine_tune(const data::Splits& splits, FineTuneOptions options) {
   TrainOptions t = detail::policy_train_options<Policy, Size>(options, plan);
   if (t.split_hash.empty()) t.split_hash = data::split_hash(splits);
   if (const auto recorded = pre ? pre : preprocessing_of_pipeline<EvalPipeline>()) t.preprocessing = recorded->serialize();
+  if (t.run_config.empty()) {
+    FineTuneOptions recorded = options;
+    recorded.train = t;  // as run: the epochs and the channels the plan and the policy decided
+    t.run_config = run_config_json(recorded);
+  }
   Trainer<Net, typename Policy::recipe> trainer(splits.classes.names(), t);
   if (plan.freeze_batch_norm) trainer.model()->freeze_batch_norm_statistics("backbone");
   if (options.sync_batch_norm && group) {

@@ -67,6 +67,7 @@ struct TrainOptions {
   std::int64_t keep_best = 1;        ///< best.pt, plus best-epochN.pt of the k best when k > 1
   std::string split_hash;            ///< of the class map and split; a resumed checkpoint must match it
   std::string preprocessing;         ///< nn::Preprocessing::serialize() of the evaluation, recorded in checkpoints
+  std::string run_config;            ///< the run's options as JSON (train/run_config.hpp), recorded in checkpoints
   /// The data-parallel group (distributed::ProcessGroup::from_env()); null or a group of one: a
   /// single process. Every rank builds the same Trainer; rank 0's weights are broadcast, gradients
   /// averaged, metrics summed; only rank 0 writes files and prints.
@@ -385,6 +386,7 @@ class Trainer {
     i.phase = std::max<std::int64_t>(run_->phase(), 0);
     i.split_hash = options_.split_hash;
     i.preprocessing = options_.preprocessing;
+    i.run_config = options_.run_config;
     i.history = detail::baseline_text(baseline_) + detail::history_text(history_);
     if (ema_) i.extra = ema_->parameters();
     if (scaler_) i.scaler = scaler_->state();
