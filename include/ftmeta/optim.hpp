@@ -2,6 +2,7 @@
 // optimizers and training-time driver they build.
 #pragma once
 
+#include <ftmeta/optim/descriptor.hpp>
 #include <ftmeta/optim/groups.hpp>
 #include <ftmeta/optim/optimizer.hpp>
 #include <ftmeta/optim/schedules.hpp>

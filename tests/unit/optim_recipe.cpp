@@ -196,6 +196,51 @@ TEST_CASE("Parameters go to the most specific group; layer decay splits the back
   CHECK(total == expected);
 }
 
+TEST_CASE("A recipe lowers to a descriptor; the one builder gives the same optimizer from a descriptor written by hand",
+          "[optim][groups][descriptor]") {
+  const auto d = lower_recipe<AdamWRecipe, ToySpec>();
+  CHECK(d.kind == OptimizerKind::adamw);
+  REQUIRE(d.groups.size() == 3);
+  CHECK(d.groups[0].part == "backbone");
+  CHECK(d.groups[0].lr == Approx(0.5e-2));  // LrScale<0.5> of BaseLr<1e-2>
+  CHECK(d.groups[0].layer_decay == 0.5);
+  CHECK(d.groups[0].weight_decay == 1e-2);  // AdamW's default, the group giving none
+  CHECK(d.groups[1].filter == Filter::norm_and_bias);
+  CHECK(d.groups[1].selector == "norm and bias of backbone");
+  CHECK(d.groups[1].specificity > d.groups[0].specificity);
+  CHECK(d.groups[2].schedule == "constant");
+  REQUIRE(d.phases.size() == 1);
+  CHECK(d.phases[0].epochs == 0);
+  // A recipe as data, with no recipe type (SGD, the backbone at 0.1, the head at 0.01 with weight
+  // decay): the builder gives what it gives for the same recipe declared as a type.
+  RecipeDescriptor by_hand;
+  by_hand.kind = OptimizerKind::sgd;
+  by_hand.momentum = 0.9;
+  const MakeSchedule constant = [](double base, std::int64_t) -> std::unique_ptr<ScheduleRun> {
+    return std::make_unique<ScheduleRunOf<Constant>>(base, 0);
+  };
+  by_hand.groups = {{"backbone", Filter::all, 1, "backbone", 0.1, 0, 0, "constant", Unit::epoch, constant},
+                    {"head", Filter::all, 1, "head", 0.01, 1e-3, 0, "constant", Unit::epoch, constant}};
+  struct Typed : Sgd<Momentum<0.9>, Group<BackbonePart, Lr<0.1>>, Group<HeadPart, Lr<0.01>, WeightDecay<1e-3>>> {};
+  ToyImpl model;
+  const auto from_type = build_optimizer<Typed>(model);
+  const auto from_data = build_optimizer(by_hand, model_parts(model));
+  REQUIRE(from_data.groups.size() == from_type.groups.size());
+  for (std::size_t i = 0; i < from_type.groups.size(); ++i) {
+    CHECK(from_data.groups[i].name == from_type.groups[i].name);
+    CHECK(from_data.groups[i].numel == from_type.groups[i].numel);
+    auto& a = static_cast<torch::optim::SGDOptions&>(from_type.optimizer->param_groups()[i].options());
+    auto& b = static_cast<torch::optim::SGDOptions&>(from_data.optimizer->param_groups()[i].options());
+    CHECK(a.lr() == b.lr());
+    CHECK(a.momentum() == b.momentum());
+    CHECK(a.weight_decay() == b.weight_decay());
+  }
+  CHECK(from_data.optimizer->param_groups()[1].options().get_lr() == 0.01);
+  // A descriptor's mistakes are caught as a type's are: a group that selects nothing.
+  by_hand.groups.push_back({"backbone.stem", Filter::all, 1, "stem", 0.1, 0, 0, "constant", Unit::epoch, constant});
+  CHECK_THROWS_WITH(build_optimizer(by_hand, model_parts(model)), Contains("Group<stem>") && Contains("claimed by two Groups"));
+}
+
 namespace {
 // A selector that claims the whole backbone like BackbonePart, equally specific: a clash.
 struct WholeBackbone {

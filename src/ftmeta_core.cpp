@@ -1,0 +1,9 @@
+// src/ftmeta_core.cpp: ftmeta's non-template core compiled once: the ftmeta::core library
+// (FTMETA_SEPARATE_COMPILATION; core/config.hpp). Header-only builds include the same files inline.
+#if !defined(FTMETA_SEPARATE_COMPILATION)
+#error "src/ftmeta_core.cpp: compile it with FTMETA_SEPARATE_COMPILATION (link ftmeta::core), or use ftmeta header-only"
+#endif
+
+#include <ftmeta/optim/impl/optimizer.ipp>
+#include <ftmeta/train/impl/fine_tune.ipp>
+#include <ftmeta/train/impl/trainer_core.ipp>
