@@ -29,6 +29,10 @@ struct Odd {
   static constexpr double mean[3] = {0.3, 0.5, 0.7};
   static constexpr double std[3] = {0.2, 0.25, 0.4};
 };
+struct Half {
+  static constexpr double mean[3] = {0.5, 0.5, 0.5};
+  static constexpr double std[3] = {0.5, 0.5, 0.5};
+};
 template <int S, int C, class Stats>
 struct Eval : Compose<Resize<S>, CenterCrop<C>, ToTensor, Normalize<Stats>> {};
 
@@ -104,10 +108,6 @@ TEST_CASE("preprocessing: Normalize<Backbone> gives way to the weights' statisti
                           Catch::Matchers::Contains("from config.json); the recipe's is used"));
 
   // The training pipeline renormalized: the Compose with the weights' statistics, to float rounding.
-  struct Half {
-    static constexpr double mean[3] = {0.5, 0.5, 0.5};
-    static constexpr double std[3] = {0.5, 0.5, 0.5};
-  };
   const train::Renormalized<Train> moved(own, weights.mean, weights.std);
   CHECK_FALSE(moved.identity);
   const auto image = noise(40, 50, CV_8UC3, 7);
