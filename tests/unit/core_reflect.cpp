@@ -2,6 +2,7 @@
 // name the field, or the flag in a program), writes the run configuration as JSON, describes, and makes flags and
 // --help; TrainOptions and FineTuneOptions are described so (train/run_config.hpp) and checkpoints record them.
 #include <ftmeta/core/reflect.hpp>
+#include <ftmeta/train/device.hpp>
 #include <ftmeta/train/fine_tune.hpp>
 #include <ftmeta/train/run_config.hpp>
 #include <ftmeta_app/cli.hpp>
