@@ -3,35 +3,60 @@
 #include "recipe.hpp"
 
 #include <ftmeta/train/onnx_export.hpp>
+#include <ftmeta_app/cli.hpp>
+
+#include <boost/hana/tuple.hpp>
 
 #include <iostream>
 
 namespace {
 
-const std::vector<ftmeta::util::Flag> flags = {
-    {"checkpoint", true, "a checkpoint written by finetune (best.pt or last.pt)"},
-    {"onnx", true, "the ONNX file to write"},
-    {"opset", true, "ONNX opset (default 17)"},
-    {"keep-batch-norm", false, "keep BatchNormalization nodes instead of folding them into the convolutions"},
-    {"clip-relu6", false, "ReLU6 as one Clip node (OpenCV 4.6 cannot read it; the default form runs everywhere)"},
-    {"batch", true, "fix the batch axis at N images (default: dynamic; OpenCV 4.6 needs it for MobileNetV3 and EfficientNet-B0)"},
-    {"help", false, "print this help"},
+struct Flags {
+  std::filesystem::path checkpoint, onnx;
+  bool help = false;
+  static constexpr auto fields() {
+    using ftmeta::reflect::field;
+    return boost::hana::make_tuple(field("checkpoint", &Flags::checkpoint, "a checkpoint written by finetune (best.pt or last.pt)"),
+                                   field("onnx", &Flags::onnx, "the ONNX file to write"),
+                                   field("help", &Flags::help, "print this help"));
+  }
 };
 
+}  // namespace
+
+// The export options' flags, from their fields (the class names and the preprocessing come from the checkpoint).
+template <>
+struct ftmeta::reflect::Fields<ftmeta::nn::OnnxExportOptions> {
+  using T = ftmeta::nn::OnnxExportOptions;
+  static constexpr auto get() {
+    return boost::hana::make_tuple(
+        field("opset", &T::opset, "ONNX opset of the default domain", Range{17, 1000}),
+        field("fold_batch_norm", &T::fold_batch_norm, "fold BatchNorm into the convolutions (else BatchNormalization nodes)"),
+        field("clip_relu6", &T::clip_relu6, "ReLU6 as one Clip node (OpenCV 4.6 cannot read it; the default form runs everywhere)"),
+        field("batch", &T::batch,
+              "fix the batch axis at N images (0: dynamic; OpenCV 4.6 needs a fixed one for MobileNetV3 and EfficientNet-B0)",
+              Range{0, 4096}));
+  }
+};
+
+namespace {
+
 int run(int argc, char** argv) {
-  ftmeta::util::Args args(argc, argv, flags);
+  Flags flags;
+  ftmeta::nn::OnnxExportOptions options;
+  auto known = ftmeta::app::flags_of(flags);
+  for (auto& f : ftmeta::app::flags_of(options)) known.push_back(f);
+  ftmeta::app::Args args(argc, argv, known);
   if (args.has("help")) {
     std::cout << "usage: export --checkpoint FILE --onnx FILE\n" << args.help();
     return 0;
   }
-  if (!args.has("checkpoint")) throw ftmeta::UsageError("--checkpoint FILE is required");
-  if (!args.has("onnx")) throw ftmeta::UsageError("--onnx FILE is required");
-  const std::filesystem::path checkpoint = args.get("checkpoint"), onnx = args.get("onnx");
-  ftmeta::nn::OnnxExportOptions options;
-  options.opset = args.get_int("opset", 17, 17, 1000);
-  options.fold_batch_norm = !args.has("keep-batch-norm");
-  options.clip_relu6 = args.has("clip-relu6");
-  options.batch = args.get_int("batch", 0, 1, 4096);
+  ftmeta::app::read_flags(args, flags);
+  ftmeta::app::read_flags(args, options);
+  if (flags.checkpoint.empty()) throw ftmeta::UsageError("--checkpoint FILE is required");
+  if (flags.onnx.empty()) throw ftmeta::UsageError("--onnx FILE is required");
+  const auto& checkpoint = flags.checkpoint;
+  const auto& onnx = flags.onnx;
   const auto info = ftmeta::train::read_checkpoint_info(checkpoint);
   return example::with_image_size(info.image_size, [&]<int Size>() { return example::with_model(info.model, [&]<class Net>() {
     // [export]

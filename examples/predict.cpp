@@ -1,65 +1,81 @@
 // examples/predict.cpp: prints IMAGE<TAB>CLASS_NAME<TAB>PROBABILITY for each image (a folder given
 // stands for its images, sorted; --recursive walks its subfolders too), with the class names
-// stored in the checkpoint that finetune wrote.
+// stored in the checkpoint that finetune wrote. The checkpoint alone says which model to rebuild
+// (through ftmeta's registry) and how to preprocess (the evaluation pipeline it records).
 #include "prediction_output.hpp"
 #include "recipe.hpp"
+
+#include <ftmeta/train/checkpoint_predictor.hpp>
+#include <ftmeta_app/cli.hpp>
+
+#include <boost/hana/tuple.hpp>
 
 #include <iostream>
 
 namespace {
 
-const std::vector<ftmeta::util::Flag> flags = {
-    {"checkpoint", true, "a checkpoint written by finetune (best.pt or last.pt)"},
-    example::topk_flag,
-    {"device", true, "auto, cpu, cuda or cuda:N (default cpu)"},
-    {"tta", false, "test-time augmentation: average the image and its horizontal flip"},
-    {"recursive", false, "a folder argument: also the images in its subfolders"},
-    example::exif_flag,
-    {"help", false, "print this help"},
+struct Flags {
+  std::filesystem::path checkpoint;
+  std::int64_t topk = 1;
+  std::string device = "cpu";
+  bool tta = false, recursive = false, exif_orientation = false, help = false;
+  static constexpr auto fields() {
+    using ftmeta::reflect::field, ftmeta::reflect::Range;
+    return boost::hana::make_tuple(
+        field("checkpoint", &Flags::checkpoint, "a checkpoint written by finetune (best.pt or last.pt)"),
+        field("topk", &Flags::topk, "classes to print per image", Range{1, 1000}),
+        field("device", &Flags::device, "auto, cpu, cuda or cuda:N"),
+        field("tta", &Flags::tta, "test-time augmentation: average the image and its horizontal flip"),
+        field("recursive", &Flags::recursive, "a folder argument: also the images in its subfolders"),
+        field("exif_orientation", &Flags::exif_orientation,
+              "turn images upright by their EXIF orientation tag (default: ignore it, as training does)"),
+        field("help", &Flags::help, "print this help"));
+  }
 };
 
 int run(int argc, char** argv) {
-  ftmeta::util::Args args(argc, argv, flags);
+  Flags flags;
+  ftmeta::app::Args args(argc, argv, ftmeta::app::flags_of(flags));
   if (args.has("help")) {
     std::cout << "usage: predict --checkpoint FILE IMAGE_OR_FOLDER...\n" << args.help();
     return 0;
   }
-  if (!args.has("checkpoint")) throw ftmeta::UsageError("--checkpoint FILE is required");
+  ftmeta::app::read_flags(args, flags);
+  if (flags.checkpoint.empty()) throw ftmeta::UsageError("--checkpoint FILE is required");
   if (args.positional().empty()) throw ftmeta::UsageError("give at least one IMAGE or FOLDER");
-  const std::filesystem::path checkpoint = args.get("checkpoint");
-  const auto topk = example::topk_of(args);
-  const auto device = ftmeta::train::resolve_device(args.get("device", "cpu"));
-  const auto info = ftmeta::train::read_checkpoint_info(checkpoint);
+  const auto& checkpoint = flags.checkpoint;
+  const auto topk = flags.topk;
+  const auto device = ftmeta::app::with_flag("device", "device", [&] { return ftmeta::train::resolve_device(flags.device); });
+  // The recipes' own networks join the built-in models (--model's), so every finetune checkpoint is known.
+  ftmeta::nn::registry().add<example::Net>("blog");
 
-  return example::with_image_size(info.image_size, [&]<int Size>() { return example::with_model(info.model, [&]<class Net>() {
-    // [predict]
-    ftmeta::train::Predictor<Net, example::EvalAug<Size>> predictor(checkpoint, device);
-    predictor.set_flip_tta(args.has("tta"));
-    // [predict]
-    predictor.set_decode({.exif_orientation = args.has("exif-orientation")});
-    // A folder stands for its image files (sorted; with --recursive, those of its subfolders too).
-    std::vector<std::string> images;
-    for (const auto& arg : args.positional()) {
-      if (!std::filesystem::is_directory(arg)) {
-        images.push_back(arg);
-        continue;
-      }
-      const auto found = ftmeta::train::image_files_in(arg, args.has("recursive"));
-      if (found.empty()) std::cerr << "predict: warning: " << arg << ": no image files" << (args.has("recursive") ? "" : " (subfolders need --recursive)") << std::endl;
-      for (const auto& f : found) images.push_back(f.string());
+  // [predict]
+  ftmeta::train::CheckpointPredictor predictor(checkpoint, device);
+  predictor.set_flip_tta(flags.tta);
+  // [predict]
+  predictor.set_decode({.exif_orientation = flags.exif_orientation});
+  // A folder stands for its image files (sorted; with --recursive, those of its subfolders too).
+  std::vector<std::string> images;
+  for (const auto& arg : args.positional()) {
+    if (!std::filesystem::is_directory(arg)) {
+      images.push_back(arg);
+      continue;
     }
-    if (images.empty()) throw ftmeta::FileError("no image files to predict");
-    int failures = 0;
-    for (const auto& image : images) {
-      try {
-        example::print_predictions(std::cout, image, predictor.predict_file(image, topk));
-      } catch (const ftmeta::FileError& e) {
-        example::print_image_error(std::cout, image, e.what());
-        ++failures;
-      }
+    const auto found = ftmeta::train::image_files_in(arg, flags.recursive);
+    if (found.empty()) std::cerr << "predict: warning: " << arg << ": no image files" << (flags.recursive ? "" : " (subfolders need --recursive)") << std::endl;
+    for (const auto& f : found) images.push_back(f.string());
+  }
+  if (images.empty()) throw ftmeta::FileError("no image files to predict");
+  int failures = 0;
+  for (const auto& image : images) {
+    try {
+      example::print_predictions(std::cout, image, predictor.predict_file(image, topk));
+    } catch (const ftmeta::FileError& e) {
+      example::print_image_error(std::cout, image, e.what());
+      ++failures;
     }
-    return example::finish_predictions("predict", failures);
-  }); });
+  }
+  return example::finish_predictions("predict", failures);
 }
 
 }  // namespace

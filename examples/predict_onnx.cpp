@@ -8,7 +8,7 @@
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/data/decode.hpp>
 #include <ftmeta/nn/onnx_metadata.hpp>
-#include <ftmeta/util/cli.hpp>
+#include <ftmeta_app/cli.hpp>
 
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
@@ -24,7 +24,7 @@
 
 namespace {
 
-const std::vector<ftmeta::util::Flag> flags = {
+const std::vector<ftmeta::app::Flag> flags = {
     {"onnx", true, "an ONNX file written by export (or finetune --export-onnx)"},
     example::topk_flag,
     {"batch", true, "images per forward pass (default 1; a file exported with a fixed batch runs that many)"},
@@ -76,7 +76,7 @@ cv::Mat preprocess(const cv::Mat& bgr, const ftmeta::nn::OnnxPreprocessing& p) {
 }
 
 int run(int argc, char** argv) {
-  ftmeta::util::Args args(argc, argv, flags);
+  ftmeta::app::Args args(argc, argv, flags);
   if (args.has("help")) {
     std::cout << "usage: predict_onnx --onnx FILE IMAGE...\n" << args.help();
     return 0;

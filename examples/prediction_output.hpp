@@ -3,7 +3,7 @@
 // that cannot be read, and the closing count. No LibTorch (predict_onnx includes it).
 #pragma once
 
-#include <ftmeta/util/cli.hpp>
+#include <ftmeta_app/cli.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -16,10 +16,10 @@
 
 namespace example {
 
-inline const ftmeta::util::Flag topk_flag{"topk", true, "classes to print per image (default 1)"};
-inline const ftmeta::util::Flag exif_flag{"exif-orientation", false,
+inline const ftmeta::app::Flag topk_flag{"topk", true, "classes to print per image (default 1)"};
+inline const ftmeta::app::Flag exif_flag{"exif-orientation", false,
                                           "turn images upright by their EXIF orientation tag (default: ignore it, as training does)"};
-inline std::int64_t topk_of(const ftmeta::util::Args& args) { return args.get_int("topk", 1, 1, 1000); }
+inline std::int64_t topk_of(const ftmeta::app::Args& args) { return args.get_int("topk", 1, 1, 1000); }
 
 /// A class and its probability, as predict_onnx computes them (predict's Predictor gives
 /// ftmeta::train::Prediction, with the same two fields).

@@ -8,5 +8,4 @@
 #include <ftmeta/train.hpp>
 #include <ftmeta/transforms.hpp>
 #include <ftmeta/util/atomic_file.hpp>
-#include <ftmeta/util/cli.hpp>
 #include <ftmeta/util/run_lock.hpp>

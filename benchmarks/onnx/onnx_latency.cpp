@@ -14,7 +14,7 @@
 
 namespace {
 
-const std::vector<ftmeta::util::Flag> flags = {
+const std::vector<ftmeta::app::Flag> flags = {
     {"runtime", true, "libtorch or opencv"},
     {"checkpoint", true, "finetune's best.pt (libtorch; also gives the input size)"},
     {"onnx", true, "its export (opencv)"},
@@ -38,7 +38,7 @@ double median_ms(int iters, F&& f) {
 }
 
 int run(int argc, char** argv) {
-  ftmeta::util::Args args(argc, argv, flags);
+  ftmeta::app::Args args(argc, argv, flags);
   const std::string runtime = args.get("runtime", "libtorch");
   const auto batch = args.get_int("batch", 1, 1, 1024);
   const auto threads = static_cast<int>(args.get_int("threads", 1, 1, 1024));

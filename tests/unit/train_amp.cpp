@@ -90,7 +90,7 @@ TEST_CASE("A disabled scaler and an fp32 autocast scope change nothing; bf16 aut
   }
   CHECK(torch::mm(a, b).scalar_type() == torch::kFloat);  // restored on exit
   CHECK(ftmeta::train::parse_precision("bf16") == ftmeta::train::Precision::bf16);
-  CHECK_THROWS_WITH(ftmeta::train::parse_precision("fp8"), Catch::Contains("--precision fp8"));
+  CHECK_THROWS_WITH(ftmeta::train::parse_precision("fp8"), Catch::Contains("precision fp8: expected fp32, fp16 or bf16"));
 }
 
 }  // namespace unit_train_amp

@@ -194,7 +194,7 @@ TEST_CASE("Early stopping ends the run after `patience` epochs without improveme
   trainer.fit(train, val);
   CHECK(trainer.stopped_early());
   CHECK(trainer.history().size() == 3);
-  CHECK_THROWS_WITH(train::parse_stop_metric("f1"), "--early-stop-metric f1: expected val_loss or val_acc");
+  CHECK_THROWS_WITH(train::parse_stop_metric("f1"), "early_stop_metric f1: expected val_loss or val_acc");
 }
 
 TEST_CASE("The learning-rate finder writes its curve and suggestion and leaves the weights", "[train][lr_find]") {
@@ -232,7 +232,7 @@ TEST_CASE("Precision and memory format: bf16 and channels-last train on the CPU,
   bf16.fit(train, val);
   CHECK(std::isfinite(bf16.history()[0].train.loss));
   o.precision = train::Precision::fp16;
-  CHECK_THROWS_WITH(Trainer(classes, o), Contains("--precision fp16: autocast to fp16 needs a CUDA device"));
+  CHECK_THROWS_WITH(Trainer(classes, o), Contains("TrainOptions::precision fp16: autocast to fp16 needs a CUDA device"));
 }
 
 TEST_CASE("Cutmix and label smoothing change the loss the trainer reports", "[train][regularize]") {
@@ -252,7 +252,7 @@ TEST_CASE("Cutmix and label smoothing change the loss the trainer reports", "[tr
   CHECK(mixed.history()[0].train.loss != plain.history()[0].train.loss);
   CHECK(smooth.history()[0].train.loss != plain.history()[0].train.loss);
   o.label_smoothing = 1.5;
-  CHECK_THROWS_WITH(Trainer(classes, o), Contains("--label-smoothing"));
+  CHECK_THROWS_WITH(Trainer(classes, o), Contains("TrainOptions::label_smoothing"));
 }
 
 }  // namespace unit_train_trainer

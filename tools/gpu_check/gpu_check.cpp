@@ -6,7 +6,7 @@
 #include <ftmeta/optim/optimizer.hpp>
 #include <ftmeta/train/amp.hpp>
 #include <ftmeta/train/device.hpp>
-#include <ftmeta/util/cli.hpp>
+#include <ftmeta_app/cli.hpp>
 
 #include <chrono>
 #include <iomanip>
@@ -34,7 +34,7 @@ std::pair<torch::Tensor, torch::Tensor> batch(std::int64_t n, std::int64_t size,
 }  // namespace
 
 int main(int argc, char** argv) try {
-  ftmeta::util::Args args(argc, argv, {{"steps", true, "training steps (default 60)"}, {"batch", true, "batch size (default 64)"},
+  ftmeta::app::Args args(argc, argv, {{"steps", true, "training steps (default 60)"}, {"batch", true, "batch size (default 64)"},
                                        {"size", true, "input side (default 96)"}, {"precision", true, "fp16, bf16 or fp32 (default fp16 on CUDA)"},
                                        {"device", true, "cuda, cuda:N or cpu (default auto)"}});
   const auto device = ftmeta::train::resolve_device(args.get("device", "auto"));

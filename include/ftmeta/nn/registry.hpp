@@ -150,7 +150,8 @@ struct ModelList {
     }
   }
   /// Adds every entry to a registry (for `--model list` and type-erased use).
-  static void add_to(ModelRegistry& r) { (r.template add<typename Entries::spec>(std::string(Entries::name)), ...); }
+  template <class Registry = ModelRegistry>
+  static void add_to(Registry& r) { (r.template add<typename Entries::spec>(std::string(Entries::name)), ...); }
 
  private:
   [[noreturn]] static void unknown(std::string_view name) {
@@ -163,23 +164,27 @@ struct ModelList {
 /// The head the built-in entries carry: one Linear to the classes.
 struct LinearClassesHead : Head<Linear<Classes>> {};
 
-/// Adds ftmeta's backbones, each with global average pooling and `H`, under their own names:
-/// resnet18/34/50, mobilenet_v2 (torchvision's keys), efficientnet_lite0, and timm's
-/// mobilenetv3_small_100, mobilenetv3_large_100, efficientnet_b0, convnext_tiny, vit_small_patch16_224.
-/// `r` is a ModelRegistry, or anything with the same `add<Spec>(name)` that wants the types (the
-/// ONNX test exports every built-in model through one).
+/// ftmeta's backbones, each with global average pooling and `H`, under their own names: resnet18/34/50,
+/// mobilenet_v2 (torchvision's keys), efficientnet_lite0, and timm's mobilenetv3_small_100,
+/// mobilenetv3_large_100, efficientnet_b0, convnext_tiny, vit_small_patch16_224. For code templated on the
+/// spec: `BuiltinModels<>::with(name, [&]<class Spec>() { ... })`.
+template <class H = LinearClassesHead>
+using BuiltinModels = ModelList<Named<"resnet18", Model<backbones::ResNet18, AvgPool, H>>,
+                                Named<"resnet34", Model<backbones::ResNet34, AvgPool, H>>,
+                                Named<"resnet50", Model<backbones::ResNet50, AvgPool, H>>,
+                                Named<"mobilenet_v2", Model<backbones::MobileNetV2, AvgPool, H>>,
+                                Named<"efficientnet_lite0", Model<backbones::EfficientNetLite0, AvgPool, H>>,
+                                Named<"mobilenetv3_small_100", Model<backbones::MobileNetV3Small, AvgPool, H>>,
+                                Named<"mobilenetv3_large_100", Model<backbones::MobileNetV3Large, AvgPool, H>>,
+                                Named<"efficientnet_b0", Model<backbones::EfficientNetB0, AvgPool, H>>,
+                                Named<"convnext_tiny", Model<backbones::ConvNeXtTiny, AvgPool, H>>,
+                                Named<"vit_small_patch16_224", Model<backbones::ViTSmall16, AvgPool, H>>>;
+
+/// Adds BuiltinModels<H> to `r`: a ModelRegistry, or anything with the same `add<Spec>(name)` that
+/// wants the types (the ONNX test exports every built-in model through one).
 template <class H = LinearClassesHead, class Registry = ModelRegistry>
 void add_builtin_models(Registry& r) {
-  r.template add<Model<backbones::ResNet18, AvgPool, H>>("resnet18")
-      .template add<Model<backbones::ResNet34, AvgPool, H>>("resnet34")
-      .template add<Model<backbones::ResNet50, AvgPool, H>>("resnet50")
-      .template add<Model<backbones::MobileNetV2, AvgPool, H>>("mobilenet_v2")
-      .template add<Model<backbones::EfficientNetLite0, AvgPool, H>>("efficientnet_lite0")
-      .template add<Model<backbones::MobileNetV3Small, AvgPool, H>>("mobilenetv3_small_100")
-      .template add<Model<backbones::MobileNetV3Large, AvgPool, H>>("mobilenetv3_large_100")
-      .template add<Model<backbones::EfficientNetB0, AvgPool, H>>("efficientnet_b0")
-      .template add<Model<backbones::ConvNeXtTiny, AvgPool, H>>("convnext_tiny")
-      .template add<Model<backbones::ViTSmall16, AvgPool, H>>("vit_small_patch16_224");
+  BuiltinModels<H>::add_to(r);
 }
 
 /// The process-wide registry, holding the built-in models (add_builtin_models) from the start.

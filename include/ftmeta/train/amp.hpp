@@ -21,7 +21,7 @@ inline Precision parse_precision(const std::string& s) {
   if (s == "fp32" || s == "32") return Precision::fp32;
   if (s == "fp16" || s == "16") return Precision::fp16;
   if (s == "bf16") return Precision::bf16;
-  throw UsageError("--precision " + s + ": expected fp32, fp16 or bf16");
+  throw UsageError("precision " + s + ": expected fp32, fp16 or bf16");
 }
 
 /// Autocast for the scope's forward pass on `device` (nothing for fp32). Restores the previous

@@ -39,6 +39,8 @@ struct CheckpointInfo {
   std::vector<torch::Tensor> generators{}; ///< torch's generator states at that boundary (PartialEpoch::generators)
   /// The evaluation preprocessing the weights expect (nn::Preprocessing::serialize(); empty: not recorded).
   std::string preprocessing{};
+  /// The options the run was made with, as JSON (train/run_config.hpp; empty: not recorded).
+  std::string run_config{};
 };
 
 namespace detail {
@@ -122,6 +124,7 @@ inline void save_checkpoint(const std::filesystem::path& path, torch::nn::Module
     archive.write("ftmeta.phase", c10::IValue(info.phase));
     archive.write("ftmeta.split_hash", c10::IValue(info.split_hash));
     if (!info.preprocessing.empty()) archive.write("ftmeta.preprocessing", c10::IValue(info.preprocessing));
+    if (!info.run_config.empty()) archive.write("ftmeta.run_config", c10::IValue(info.run_config));
     if (!info.history.empty()) archive.write("ftmeta.history", c10::IValue(info.history));
     if (!info.extra.empty()) archive.write("ftmeta.extra_count", c10::IValue(static_cast<std::int64_t>(info.extra.size())));
     for (std::size_t i = 0; i < info.extra.size(); ++i) archive.write("ftmeta.extra." + std::to_string(i), info.extra[i], /*is_buffer=*/true);
@@ -209,6 +212,7 @@ inline CheckpointInfo read_checkpoint_info(const std::filesystem::path& path) {
   if (archive.try_read("ftmeta.image_size", v)) info.image_size = v.toInt();
   if (archive.try_read("ftmeta.step", v)) info.step = v.toInt();
   if (archive.try_read("ftmeta.preprocessing", v)) info.preprocessing = v.toStringRef();
+  if (archive.try_read("ftmeta.run_config", v)) info.run_config = v.toStringRef();
   if (archive.try_read("ftmeta.phase", v)) info.phase = v.toInt();
   if (archive.try_read("ftmeta.split_hash", v)) info.split_hash = v.toStringRef();
   if (archive.try_read("ftmeta.history", v)) info.history = v.toStringRef();

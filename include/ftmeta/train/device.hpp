@@ -19,15 +19,15 @@ inline torch::Device resolve_device(const std::string& spec) {
     if (spec.size() > 5) {
       const std::string digits = spec.substr(5);
       if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
-        throw UsageError("--device " + spec + ": expected cpu, cuda or cuda:N");
+        throw UsageError("device " + spec + ": expected cpu, cuda or cuda:N");
       index = std::stoi(digits);
     }
-    if (!torch::cuda::is_available()) throw UsageError("--device " + spec + ": no CUDA device is available (use --device cpu)");
+    if (!torch::cuda::is_available()) throw UsageError("device " + spec + ": no CUDA device is available (use cpu)");
     if (index >= static_cast<int>(torch::cuda::device_count()))
-      throw UsageError("--device " + spec + ": only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s) visible");
+      throw UsageError("device " + spec + ": only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s) visible");
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
-  throw UsageError("--device " + spec + ": expected cpu, cuda or cuda:N");
+  throw UsageError("device " + spec + ": expected cpu, cuda or cuda:N");
 }
 
 }  // namespace ftmeta::train

@@ -13,8 +13,13 @@
 #include <ftmeta/distributed/sync_batchnorm.hpp>
 #include <ftmeta/train/default_policy.hpp>
 #include <ftmeta/train/head_fit.hpp>
+#include <ftmeta/nn/preprocess.hpp>
 #include <ftmeta/train/policy.hpp>
+#include <ftmeta/train/preprocessing.hpp>
+#include <ftmeta/train/run_config.hpp>
 #include <ftmeta/train/trainer.hpp>
+
+#include <boost/hana/tuple.hpp>
 
 #include <torch/torch.h>
 
@@ -28,6 +33,7 @@
 #include <iomanip>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -50,7 +56,44 @@ struct FineTuneOptions {
   bool head_phase = true;                   ///< run the policy's HeadFirst phase (when it has one)
   int workers = 1;                          ///< decoding threads of each loader
   bool resume = false;                      ///< continue the run in train.out_dir from its last.pt
+  /// What the weights expect (mean, std, crop_pct); unset: train.weights' config.json, or the backbone descriptor's
+  /// when train.weights is set, else the policy's pipelines as they are. Evaluation then resizes to
+  /// floor(Size / crop_pct) and centre-crops Size; both pipelines normalize with its mean and std, unless the
+  /// policy's pipelines name their own Normalize statistics (those win, with a warning when they disagree).
+  std::optional<nn::Preprocessing> preprocessing;
 };
+
+}  // namespace ftmeta::train
+
+namespace ftmeta::reflect {
+/// FineTuneOptions' own fields (its `train` is TrainOptions, described on its own: train/run_config.hpp).
+template <>
+struct Fields<train::FineTuneOptions> {
+  using T = train::FineTuneOptions;
+  static constexpr auto get() {
+    using train::BatchNormMode;
+    return boost::hana::make_tuple(
+        field("batch_size", &T::batch_size, "global batch size, divided among the ranks of a distributed run (0: the policy's)",
+              Range{0, 65536}),
+        field("label_smoothing", &T::label_smoothing, "label smoothing epsilon in [0, 1) (unset: the policy's)", Range{0, 0.999}),
+        field("channels_last", &T::channels_last, "NHWC memory format for weights and inputs (unset: the policy's choice)"),
+        field("batch_norm", &T::batch_norm, "the backbone's BatchNorm statistics (unset: the policy's rule)",
+              {choice("frozen", BatchNormMode::frozen), choice("train", BatchNormMode::train), choice("auto", BatchNormMode::automatic)}),
+        field("sync_batch_norm", &T::sync_batch_norm, "distributed: BatchNorm statistics over the global batch of all ranks")
+            .as_flag("sync_bn"),
+        field("head_phase", &T::head_phase, "run the policy's head phase on cached features"),
+        field("workers", &T::workers, "decoding threads of each loader", Range{0, 64}),
+        field("resume", &T::resume, "continue the run in out_dir from its last.pt (weights, optimizer, schedules, epoch, history)"));
+  }
+};
+}  // namespace ftmeta::reflect
+
+namespace ftmeta::train {
+
+/// The run configuration fine_tune records in its checkpoints: {"train": TrainOptions, "fine_tune": FineTuneOptions}.
+inline std::string run_config_json(const FineTuneOptions& o) {
+  return "{\"train\": " + reflect::to_json(o.train) + ", \"fine_tune\": " + reflect::to_json(o) + "}";
+}
 
 /// What a fine_tune run did and measured.
 struct FineTuneResult {
@@ -115,6 +158,14 @@ struct FineTuneParts {
   using MakeLoader = std::function<std::unique_ptr<data::Loader>(const std::vector<data::Sample>&, const data::LoaderOptions&)>;
   MakeLoader train_loader, eval_loader;
   std::function<FineTuneNet(std::vector<std::string>, const TrainOptions&)> make_net;
+  /// The weights' preprocessing: the backbone descriptor's, the pipelines' Normalize, what the evaluation pipeline
+  /// amounts to, and the training loader with its Normalize<Backbone> moved onto given statistics (empty when the
+  /// training pipeline names its own).
+  nn::Preprocessing descriptor_preprocessing;
+  PipelineNormalize train_normalize, eval_normalize;
+  std::optional<nn::Preprocessing> pipeline_preprocessing;
+  std::function<std::unique_ptr<data::Loader>(const std::vector<data::Sample>&, const data::LoaderOptions&, const nn::Preprocessing&)>
+      train_loader_normalized;
 };
 
 /// fine_tune's run over a lowered policy and type-erased parts (see fine_tune below).
@@ -159,6 +210,17 @@ FineTuneParts fine_tune_parts() {
   FineTuneParts p;
   p.train_loader = [](const std::vector<data::Sample>& s, const data::LoaderOptions& o) { return data::pipeline_loader<TrainPipeline>(s, o); };
   p.eval_loader = [](const std::vector<data::Sample>& s, const data::LoaderOptions& o) { return data::pipeline_loader<EvalPipeline>(s, o); };
+  using Backbone = typename Net::backbone;
+  p.descriptor_preprocessing = nn::preprocessing_of<Backbone>();
+  p.train_normalize = pipeline_normalize<TrainPipeline, Backbone>();
+  p.eval_normalize = pipeline_normalize<EvalPipeline, Backbone>();
+  p.pipeline_preprocessing = preprocessing_of_pipeline<EvalPipeline>();
+  if constexpr (pipeline_normalize<TrainPipeline, Backbone>().backbone_own)
+    p.train_loader_normalized = [norm = p.train_normalize](const std::vector<data::Sample>& s, const data::LoaderOptions& o,
+                                                           const nn::Preprocessing& pre) {
+      return data::make_loader(std::make_shared<data::FileSource>(s), Renormalized<TrainPipeline>(norm, pre.mean, pre.std),
+                               data::output_size_v<TrainPipeline>, o);
+    };
   p.make_net = [](std::vector<std::string> names, const TrainOptions& t) {
     auto trainer = std::make_shared<Trainer<Net, typename Policy::recipe>>(std::move(names), t);
     auto& model = *trainer->model();

@@ -35,11 +35,11 @@ struct EpochRecord {
 /// The metric early stopping watches.
 enum class StopMetric { val_loss, val_acc };
 
-/// "val_loss" | "val_acc"; UsageError naming the flag otherwise.
+/// "val_loss" | "val_acc"; UsageError naming the option (early_stop_metric) otherwise.
 inline StopMetric parse_stop_metric(const std::string& s) {
   if (s == "val_loss") return StopMetric::val_loss;
   if (s == "val_acc") return StopMetric::val_acc;
-  throw UsageError("--early-stop-metric " + s + ": expected val_loss or val_acc");
+  throw UsageError("early_stop_metric " + s + ": expected val_loss or val_acc");
 }
 
 namespace detail {

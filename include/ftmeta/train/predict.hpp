@@ -25,6 +25,20 @@ struct Prediction {
   double probability = 0;
 };
 
+namespace detail {
+/// The k most probable classes of `probs` [classes], most probable first, named by `names`.
+inline std::vector<Prediction> top_predictions(const torch::Tensor& probs, const std::vector<std::string>& names, std::int64_t k) {
+  k = std::clamp<std::int64_t>(k, 1, probs.size(0));
+  auto top = probs.topk(k);
+  std::vector<Prediction> out;
+  for (std::int64_t i = 0; i < k; ++i) {
+    const auto label = std::get<1>(top)[i].template item<std::int64_t>();
+    out.push_back({names.at(static_cast<std::size_t>(label)), label, std::get<0>(top)[i].template item<double>()});
+  }
+  return out;
+}
+}  // namespace detail
+
 /// Loads a checkpoint of model `Spec` and predicts with the evaluation pipeline `EvalPipeline`.
 /// The class map comes from the checkpoint, so answers are folder names, never bare indices.
 template <nn::ModelSpec Spec, class EvalPipeline>
@@ -61,15 +75,7 @@ class Predictor {
 
   /// The k most probable classes of a decoded image, most probable first.
   std::vector<Prediction> predict(const cv::Mat& image, std::int64_t k = 1) {
-    auto probs = probabilities(image);
-    k = std::clamp<std::int64_t>(k, 1, probs.size(0));
-    auto top = probs.topk(k);
-    std::vector<Prediction> out;
-    for (std::int64_t i = 0; i < k; ++i) {
-      const auto label = std::get<1>(top)[i].template item<std::int64_t>();
-      out.push_back({info_.class_names.at(static_cast<std::size_t>(label)), label, std::get<0>(top)[i].template item<double>()});
-    }
-    return out;
+    return detail::top_predictions(probabilities(image), info_.class_names, k);
   }
 
   /// Reads and predicts an image file, decoded by the loader's rule (data::decode_file); FileError

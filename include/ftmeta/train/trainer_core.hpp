@@ -66,6 +66,8 @@ struct TrainOptions {
   StopMetric early_stop_metric = StopMetric::val_loss;
   std::int64_t keep_best = 1;        ///< best.pt, plus best-epochN.pt of the k best when k > 1
   std::string split_hash;            ///< of the class map and split; a resumed checkpoint must match it
+  std::string preprocessing;         ///< nn::Preprocessing::serialize() of the evaluation, recorded in checkpoints
+  std::string run_config;            ///< the run's options as JSON (train/run_config.hpp), recorded in checkpoints
   /// The data-parallel group (distributed::ProcessGroup::from_env()); null or a group of one: a
   /// single process. Every rank builds the same Trainer; rank 0's weights are broadcast, gradients
   /// averaged, metrics summed; only rank 0 writes files and prints.

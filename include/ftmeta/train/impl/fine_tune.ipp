@@ -77,6 +77,43 @@ inline TrainOptions policy_train_options(const FineTuneOptions& options, const R
   t.channels_last = options.channels_last.value_or(policy.channels_last);
   return t;
 }
+
+/// The preprocessing a run uses (FineTuneOptions::preprocessing, else train.weights' config.json or the descriptor's
+/// when train.weights is set), at the policy's input side; its decisions added to `notes`.
+inline std::optional<nn::Preprocessing> run_preprocessing(const FineTuneOptions& options, const PolicyDescriptor& policy,
+                                                          const FineTuneParts& parts, std::vector<std::string>& notes) {
+  auto pre = options.preprocessing;
+  if (!pre && !options.train.weights.empty()) pre = nn::preprocessing_for_weights(options.train.weights, parts.descriptor_preprocessing);
+  if (!pre) return pre;
+  if (pre->input_size != policy.image_size)
+    notes.push_back("preprocessing: the weights expect " + std::to_string(pre->input_size) + " px; the run uses " +
+                    std::to_string(policy.image_size) + " px (crop_pct kept)");
+  pre->input_size = policy.image_size;
+  std::string warning;
+  pre = effective_preprocessing(*pre, parts.eval_normalize.found ? parts.eval_normalize : parts.train_normalize, &warning);
+  if (!warning.empty()) notes.push_back(warning);
+  std::ostringstream crop;
+  crop << pre->crop_pct;
+  notes.push_back("preprocessing from " + pre->source + ": evaluation " + eval_transform_of(*pre).describe() + " (crop_pct " +
+                  crop.str() + ", mean " + detail::triple_text(pre->mean) + ", std " + detail::triple_text(pre->std) + ")");
+  return pre;
+}
+
+/// The loaders of a run: the policy's pipelines, or with the weights' preprocessing the evaluation transform it
+/// describes and the training pipeline normalized with its statistics.
+struct RunLoaders {
+  const FineTuneParts& parts;
+  const std::optional<nn::Preprocessing>& pre;
+  std::unique_ptr<data::Loader> train(const std::vector<data::Sample>& s, const data::LoaderOptions& o) const {
+    if (pre && parts.train_loader_normalized) return parts.train_loader_normalized(s, o, *pre);
+    return parts.train_loader(s, o);
+  }
+  std::unique_ptr<data::Loader> eval(const std::vector<data::Sample>& s, const data::LoaderOptions& o) const {
+    if (!pre) return parts.eval_loader(s, o);
+    const auto t = eval_transform_of(*pre);
+    return data::make_loader(std::make_shared<data::FileSource>(s), t, data::OutputSize{t.crop, t.crop}, o);
+  }
+};
 }  // namespace detail
 
 FTMETA_DECL FineTuneResult run_fine_tune(const data::Splits& splits, FineTuneOptions options, const PolicyDescriptor& policy,
@@ -99,11 +136,19 @@ FTMETA_DECL FineTuneResult run_fine_tune(const data::Splits& splits, FineTuneOpt
                          "generalization (give a val/ folder or more images per class)");
     val_samples = &splits.train;
   }
+  const auto pre = detail::run_preprocessing(options, policy, parts, plan.notes);
+  const detail::RunLoaders loaders{parts, pre};
   for (auto& n : plan.notes) say << "fine_tune: " << n << "\n";
   say << std::flush;
 
   TrainOptions t = detail::policy_train_options(options, plan, policy);
   if (t.split_hash.empty()) t.split_hash = data::split_hash(splits);
+  if (const auto recorded = pre ? pre : parts.pipeline_preprocessing) t.preprocessing = recorded->serialize();
+  if (t.run_config.empty()) {
+    FineTuneOptions recorded = options;
+    recorded.train = t;  // as run: the epochs and the channels the plan and the policy decided
+    t.run_config = run_config_json(recorded);
+  }
   const FineTuneNet net = parts.make_net(splits.classes.names(), t);
   TrainerCore& trainer = *net.core;
   if (plan.freeze_batch_norm) net.freeze_batch_norm_statistics();
@@ -122,8 +167,8 @@ FTMETA_DECL FineTuneResult run_fine_tune(const data::Splits& splits, FineTuneOpt
   } else if (plan.passes_per_epoch > 1) {
     train_opts.sampler = data::RepeatedSampler{plan.passes_per_epoch};
   }
-  auto train = parts.train_loader(splits.train, train_opts);
-  auto val = parts.eval_loader(*val_samples, eval_opts);
+  auto train = loaders.train(splits.train, train_opts);
+  auto val = loaders.eval(*val_samples, eval_opts);
 
   FineTuneResult result;
   result.batch_size = plan.batch_size;
@@ -148,17 +193,17 @@ FTMETA_DECL FineTuneResult run_fine_tune(const data::Splits& splits, FineTuneOpt
     // Every rank embeds the whole training split and fits the same head (then rank 0's is broadcast).
     data::LoaderOptions all{.batch_size = std::max<std::int64_t>(per_rank, 64), .shuffle = false, .drop_last = false, .seed = t.seed,
                             .num_workers = options.workers};
-    auto plain = parts.eval_loader(splits.train, all);
+    auto plain = loaders.eval(splits.train, all);
     plain->start_epoch(0);
     FeatureSet train_f = extract_features(model, features, source_ref(*plain).next, t.device);
     if (policy.head_views > 0) {
-      auto augmented = parts.train_loader(splits.train, all);
+      auto augmented = loaders.train(splits.train, all);
       for (std::int64_t v = 1; v <= policy.head_views; ++v) {
         augmented->start_epoch(1000000 + v);  // draws of their own, apart from the training epochs
         train_f = FeatureSet::cat(train_f, extract_features(model, features, source_ref(*augmented).next, t.device));
       }
     }
-    auto val_all = parts.eval_loader(*val_samples, all);
+    auto val_all = loaders.eval(*val_samples, all);
     val_all->start_epoch(0);
     const FeatureSet val_f = extract_features(model, features, source_ref(*val_all).next, t.device);
     const auto fit = fit_head(*net.head, net.head_forward, train_f, val_f, t.device,
@@ -188,7 +233,7 @@ FTMETA_DECL FineTuneResult run_fine_tune(const data::Splits& splits, FineTuneOpt
           << trainer.baseline()->accuracy << "); best.pt keeps its weights" << std::endl;
   }
   if (!splits.test.empty()) {
-    auto test = parts.eval_loader(splits.test, eval_opts);
+    auto test = loaders.eval(splits.test, eval_opts);
     result.test = trainer.test(source_ref(*test));
   }
   return result;
@@ -200,12 +245,15 @@ FTMETA_DECL LrFinderResult run_find_lr(const data::Splits& splits, FineTuneOptio
   const int world = group ? group->world_size() : 1;
   const auto plan = plan_run(static_cast<std::int64_t>(splits.train.size()), world, options.batch_size ? options.batch_size : policy.batch_size,
                              std::max<std::int64_t>(options.train.epochs, 1), 0, 1, BatchNormMode::train, 0, 0);
+  std::vector<std::string> notes;
+  const auto pre = detail::run_preprocessing(options, policy, parts, notes);
+  const detail::RunLoaders loaders{parts, pre};
   const TrainOptions t = detail::policy_train_options(options, plan, policy);
   const FineTuneNet net = parts.make_net(splits.classes.names(), t);
   data::LoaderOptions train_opts{.batch_size = plan.batch_size / world, .shuffle = true, .drop_last = true, .seed = t.seed,
                                  .num_workers = options.workers};
   if (world > 1) train_opts.sampler = data::DistributedSampler{.rank = group->rank(), .world_size = world, .shuffle = true, .drop_last = true};
-  auto train = parts.train_loader(splits.train, train_opts);
+  auto train = loaders.train(splits.train, train_opts);
   return net.core->find_lr(source_ref(*train), finder);
 }
 

@@ -45,14 +45,14 @@ FTMETA_DECL TrainerCore::TrainerCore(std::vector<std::string> class_names, Train
       recipe_(std::move(recipe)),
       best_(options_.keep_best) {
   if (options_.precision == Precision::fp16 && !options_.device.is_cuda())
-    throw UsageError("--precision fp16: autocast to fp16 needs a CUDA device; on the CPU use bf16 or fp32");
-  if (options_.keep_best < 1) throw UsageError("--keep-best " + std::to_string(options_.keep_best) + ": must be at least 1");
+    throw UsageError("TrainOptions::precision fp16: autocast to fp16 needs a CUDA device; on the CPU use bf16 or fp32");
+  if (options_.keep_best < 1) throw UsageError("TrainOptions::keep_best " + std::to_string(options_.keep_best) + ": must be at least 1");
   if (options_.ema_decay != 0 && !(options_.ema_decay > 0 && options_.ema_decay < 1))
-    throw UsageError("--ema " + std::to_string(options_.ema_decay) + ": the decay must be in (0, 1)");
+    throw UsageError("TrainOptions::ema_decay " + std::to_string(options_.ema_decay) + ": the decay must be in (0, 1)");
   if (options_.label_smoothing < 0 || options_.label_smoothing >= 1)
-    throw UsageError("--label-smoothing " + std::to_string(options_.label_smoothing) + ": must be in [0, 1)");
-  if (options_.mixup_alpha < 0 || options_.cutmix_alpha < 0) throw UsageError("--mixup/--cutmix: alpha must be positive (0: off)");
-  if (options_.early_stop < 0) throw UsageError("--early-stop " + std::to_string(options_.early_stop) + ": must be 0 (off) or more");
+    throw UsageError("TrainOptions::label_smoothing " + std::to_string(options_.label_smoothing) + ": must be in [0, 1)");
+  if (options_.mixup_alpha < 0 || options_.cutmix_alpha < 0) throw UsageError("TrainOptions::mixup_alpha/cutmix_alpha: must be positive (0: off)");
+  if (options_.early_stop < 0) throw UsageError("TrainOptions::early_stop " + std::to_string(options_.early_stop) + ": must be 0 (off) or more");
   if (!options_.weights.empty()) model_.load_backbone(options_.weights);
   else if (options_.pretrained) model_.load_backbone({});
   place_model();
@@ -247,6 +247,8 @@ FTMETA_DECL CheckpointInfo TrainerCore::info(std::int64_t epoch, double metric) 
   i.step = run_->steps();
   i.phase = std::max<std::int64_t>(run_->phase(), 0);
   i.split_hash = options_.split_hash;
+  i.preprocessing = options_.preprocessing;
+  i.run_config = options_.run_config;
   i.history = detail::baseline_text(baseline_) + detail::history_text(history_);
   if (ema_) i.extra = ema_->parameters();
   if (scaler_) i.scaler = scaler_->state();

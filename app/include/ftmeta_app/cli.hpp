@@ -1,18 +1,20 @@
-// ftmeta/util/cli.hpp: a small command-line parser for ftmeta's programs: declared flags,
-// positional arguments, and a one-line UsageError for anything wrong.
-// ftmeta:pure
+// ftmeta_app/cli.hpp: a small command-line parser for ftmeta's programs (examples, tools, benchmarks): declared
+// flags, positional arguments, and a one-line UsageError for anything wrong. The application layer, apart from the
+// library: only programs speak in flags (target ftmeta::app; not in <ftmeta.hpp>, not on ftmeta::ftmeta's path).
 #pragma once
 
 #include <ftmeta/core/error.hpp>
+#include <ftmeta/core/reflect.hpp>
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
-namespace ftmeta::util {
+namespace ftmeta::app {
 
 /// A flag a program accepts: `--name VALUE` (takes_value) or `--name`.
 struct Flag {
@@ -109,4 +111,71 @@ class Args {
   std::vector<std::string> positional_;
 };
 
-}  // namespace ftmeta::util
+/// Runs `parse()`; a UsageError worded for the option field `field` ("field VALUE: why", "field: why", as the library
+/// words its errors) is reworded for the flag: "--flag VALUE: why".
+template <class F>
+decltype(auto) with_flag(std::string_view flag, std::string_view field, F&& parse) {
+  try {
+    return parse();
+  } catch (const UsageError& e) {
+    const std::string m = e.what();
+    if (m.rfind(std::string(field), 0) == 0) throw UsageError("--" + std::string(flag) + m.substr(field.size()));
+    throw;
+  }
+}
+
+namespace detail {
+template <class F>
+bool skipped(const F& f, const std::vector<std::string_view>& except) {
+  for (auto e : except)
+    if (e == f.name) return true;
+  return false;
+}
+template <class T>
+inline constexpr bool is_switch_v = std::is_same_v<T, bool> || std::is_same_v<T, std::optional<bool>>;
+}  // namespace detail
+
+/// The flags of a reflected option struct (ftmeta/core/reflect.hpp), one per field but those in `except`: the field's
+/// command-line name, its doc and `current`'s value as the default. A bool is a switch: `--name` sets it, or
+/// `--no-name` clears it when it is set by default; an optional bool has both.
+template <reflect::Reflected S>
+std::vector<Flag> flags_of(const S& current, const std::vector<std::string_view>& except = {}) {
+  std::vector<Flag> out;
+  reflect::for_each_field<S>([&](const auto& f) {
+    if (detail::skipped(f, except)) return;
+    using T = typename std::remove_cvref_t<decltype(f)>::type;
+    const auto& v = current.*f.member;
+    const std::string name = reflect::flag_name(f), doc(f.doc);
+    if constexpr (std::is_same_v<T, bool>) {
+      out.push_back({v ? "no-" + name : name, false, doc + (v ? " (default: on; this turns it off)" : "")});
+    } else if constexpr (std::is_same_v<T, std::optional<bool>>) {
+      out.push_back({name, false, doc});
+      out.push_back({"no-" + name, false, "the opposite of --" + name});
+    } else {
+      std::string values;
+      for (std::size_t i = 0; i < f.choices.size(); ++i) values += (i ? ", " : ": ") + std::string(f.choices[i].first);
+      const std::string def = reflect::value_text(f, v);
+      out.push_back({name, true, doc + values + (def.empty() || def == "unset" ? "" : " (default " + def + ")")});
+    }
+  });
+  return out;
+}
+
+/// Sets the fields of `s` whose flags `args` holds (flags_of's), parsed and range-checked by the field's
+/// definition; a bad value is a UsageError naming the flag ("--epochs: expected an integer, got 'two'").
+template <reflect::Reflected S>
+void read_flags(const Args& args, S& s, const std::vector<std::string_view>& except = {}) {
+  reflect::for_each_field<S>([&](const auto& f) {
+    if (detail::skipped(f, except)) return;
+    using T = typename std::remove_cvref_t<decltype(f)>::type;
+    const std::string name = reflect::flag_name(f);
+    if constexpr (detail::is_switch_v<T>) {
+      if (args.has(name)) s.*f.member = true;
+      if (args.has("no-" + name)) s.*f.member = false;
+    } else if (args.has(name)) {
+      with_flag(name, f.name, [&] { reflect::parse_into(f, s, args.get(name)); });
+    }
+  });
+}
+
+}  // namespace ftmeta::app
