@@ -83,6 +83,10 @@ void randomize_norms(Net& net, const torch::Tensor& input) {
   net->eval();
   for (auto& b : net->named_buffers()) {
     if (b.key().ends_with("running_var")) b.value().mul_(torch::empty_like(b.value()).uniform_(0.7, 1.4));
+    // A head's BatchNorm1d measured on 3 photos: a channel that (almost) only one photo lights has a
+    // variance near 0, and dividing by sqrt(eps) would make float rounding the whole signal. A
+    // network trained on many images has no such channel, so the variance gets a floor.
+    if (b.key().starts_with("head.") && b.key().ends_with("running_var")) b.value().clamp_min_(1e-2);
     if (b.key().ends_with("running_mean")) {
       const auto var = net->named_buffers()[b.key().substr(0, b.key().size() - 4) + "var"];
       b.value().add_(torch::empty_like(b.value()).uniform_(-0.1, 0.1) * var.sqrt());
