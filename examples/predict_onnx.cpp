@@ -8,6 +8,7 @@
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/data/decode.hpp>
 #include <ftmeta/nn/onnx_metadata.hpp>
+#include <ftmeta/transforms/kernels/antialias.hpp>
 #include <ftmeta_app/cli.hpp>
 
 #include <opencv2/core.hpp>
@@ -41,7 +42,7 @@ int crop_offset(int in, int crop) {
 }
 
 /// The network input of one decoded BGR image, as the metadata's preprocessing says: shorter side
-/// resized (area when shrinking, bilinear otherwise), centre crop, RGB, x / 255, (x - mean) / std.
+/// resized with the library's own kernel (PIL's antialiased bilinear, as Resize), centre crop, RGB, x / 255, (x - mean) / std.
 /// Returns CHW float32 as a [1, C, H, W] blob.
 cv::Mat preprocess(const cv::Mat& bgr, const ftmeta::nn::OnnxPreprocessing& p) {
   cv::Mat image = bgr;
@@ -50,12 +51,7 @@ cv::Mat preprocess(const cv::Mat& bgr, const ftmeta::nn::OnnxPreprocessing& p) {
     const long long shorter = portrait ? image.cols : image.rows, longer = portrait ? image.rows : image.cols;
     const int new_long = static_cast<int>(static_cast<double>(p.resize * longer) / static_cast<double>(shorter));
     const cv::Size to = portrait ? cv::Size(static_cast<int>(p.resize), new_long) : cv::Size(new_long, static_cast<int>(p.resize));
-    if (to != image.size()) {
-      const int how = (to.width <= image.cols && to.height <= image.rows) ? cv::INTER_AREA : cv::INTER_LINEAR;
-      cv::Mat resized;
-      cv::resize(image, resized, to, 0, 0, how);
-      image = resized;
-    }
+    if (to != image.size()) image = ftmeta::transforms::detail::antialias_resize(image, to.width, to.height);
   }
   const int H = static_cast<int>(p.crop_height), W = static_cast<int>(p.crop_width);
   const int y0 = crop_offset(image.rows, H), x0 = crop_offset(image.cols, W);
