@@ -29,7 +29,12 @@ free_port() {
   echo "$p"
 }
 # the tolerances: relative differences of the losses and of each tensor of last.pt (see above)
-tol=(--loss-tol 0.06 --weight-tol 0.2)
+# Two ranks draw other dropout masks than one process, so the runs agree as two samples of one run do:
+# the training loss within 6%, the parameters within 20%; the validation loss of 10 images after 12
+# steps of SGD at lr 0.01 within 15% (it moved from 2.5% to 10% when the resize became PIL's
+# antialiased one, with the training loss still within 2%). Section 3 checks that one checkpoint
+# gives the same test loss, exactly, in one process and in two.
+tol=(--loss-tol 0.06 --val-loss-tol 0.15 --weight-tol 0.2)
 
 [[ -d $src ]] || fail "no exported training folder at $src (the example.finetune.small fixture makes it)"
 mkdir -p "$work/data"
