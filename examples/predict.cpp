@@ -16,35 +16,35 @@ namespace {
 
 struct Flags {
   std::filesystem::path checkpoint;
-  std::int64_t topk = 1;
   std::string device = "cpu";
-  bool tta = false, recursive = false, exif_orientation = false, help = false;
+  bool tta = false, recursive = false, help = false;
   static constexpr auto fields() {
-    using ftmeta::reflect::field, ftmeta::reflect::Range;
+    using ftmeta::reflect::field;
     return boost::hana::make_tuple(
         field("checkpoint", &Flags::checkpoint, "a checkpoint written by finetune (best.pt or last.pt)"),
-        field("topk", &Flags::topk, "classes to print per image", Range{1, 1000}),
         field("device", &Flags::device, "auto, cpu, cuda or cuda:N"),
         field("tta", &Flags::tta, "test-time augmentation: average the image and its horizontal flip"),
         field("recursive", &Flags::recursive, "a folder argument: also the images in its subfolders"),
-        field("exif_orientation", &Flags::exif_orientation,
-              "turn images upright by their EXIF orientation tag (default: ignore it, as training does)"),
         field("help", &Flags::help, "print this help"));
   }
 };
 
 int run(int argc, char** argv) {
   Flags flags;
-  ftmeta::app::Args args(argc, argv, ftmeta::app::flags_of(flags));
+  example::PredictionFlags shown;
+  auto known = ftmeta::app::flags_of(flags);
+  for (auto& f : ftmeta::app::flags_of(shown)) known.push_back(f);
+  ftmeta::app::Args args(argc, argv, known);
   if (args.has("help")) {
     std::cout << "usage: predict --checkpoint FILE IMAGE_OR_FOLDER...\n" << args.help();
     return 0;
   }
   ftmeta::app::read_flags(args, flags);
+  ftmeta::app::read_flags(args, shown);
   if (flags.checkpoint.empty()) throw ftmeta::UsageError("--checkpoint FILE is required");
   if (args.positional().empty()) throw ftmeta::UsageError("give at least one IMAGE or FOLDER");
   const auto& checkpoint = flags.checkpoint;
-  const auto topk = flags.topk;
+  const auto topk = shown.topk;
   const auto device = ftmeta::app::with_flag("device", "device", [&] { return ftmeta::train::resolve_device(flags.device); });
   // The recipes' own networks join the built-in models (--model's), so every finetune checkpoint is known.
   ftmeta::nn::registry().add<example::Net>("blog");
@@ -53,7 +53,7 @@ int run(int argc, char** argv) {
   ftmeta::train::CheckpointPredictor predictor(checkpoint, device);
   predictor.set_flip_tta(flags.tta);
   // [predict]
-  predictor.set_decode({.exif_orientation = flags.exif_orientation});
+  predictor.set_decode({.exif_orientation = shown.exif_orientation});
   // A folder stands for its image files (sorted; with --recursive, those of its subfolders too).
   std::vector<std::string> images;
   for (const auto& arg : args.positional()) {

@@ -25,11 +25,10 @@
 
 namespace {
 
-const std::vector<ftmeta::app::Flag> flags = {
+// Its own flags; --topk and --exif-orientation are predict's (example::PredictionFlags).
+const std::vector<ftmeta::app::Flag> own_flags = {
     {"onnx", true, "an ONNX file written by export (or finetune --export-onnx)"},
-    example::topk_flag,
     {"batch", true, "images per forward pass (default 1; a file exported with a fixed batch runs that many)"},
-    example::exif_flag,
     {"threads", true, "OpenCV threads (default: OpenCV's choice, all cores)"},
     {"help", false, "print this help"},
 };
@@ -72,6 +71,8 @@ cv::Mat preprocess(const cv::Mat& bgr, const ftmeta::nn::OnnxPreprocessing& p) {
 }
 
 int run(int argc, char** argv) {
+  auto flags = own_flags;
+  for (auto& f : ftmeta::app::flags_of(example::PredictionFlags{})) flags.push_back(f);
   ftmeta::app::Args args(argc, argv, flags);
   if (args.has("help")) {
     std::cout << "usage: predict_onnx --onnx FILE IMAGE...\n" << args.help();
@@ -80,9 +81,11 @@ int run(int argc, char** argv) {
   if (!args.has("onnx")) throw ftmeta::UsageError("--onnx FILE is required");
   if (args.positional().empty()) throw ftmeta::UsageError("give at least one IMAGE");
   const std::filesystem::path file = args.get("onnx");
-  const auto topk = example::topk_of(args);
+  example::PredictionFlags shown;
+  ftmeta::app::read_flags(args, shown);
+  const auto topk = shown.topk;
   auto batch = args.get_int("batch", 1, 1, 4096);
-  const ftmeta::data::DecodeOptions decode{.exif_orientation = args.has("exif-orientation")};
+  const ftmeta::data::DecodeOptions decode{.exif_orientation = shown.exif_orientation};
   if (args.has("threads")) cv::setNumThreads(static_cast<int>(args.get_int("threads", 1, 1, 1024)));
 
   const auto info = ftmeta::nn::read_onnx_info(file);

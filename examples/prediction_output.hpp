@@ -1,9 +1,11 @@
 // examples/prediction_output.hpp: what predict and predict_onnx share: the --topk and
-// --exif-orientation flags, the IMAGE<TAB>CLASS_NAME<TAB>PROBABILITY lines, the line of an image
+// --exif-orientation flags (PredictionFlags), the IMAGE<TAB>CLASS_NAME<TAB>PROBABILITY lines, the line of an image
 // that cannot be read, and the closing count. No LibTorch (predict_onnx includes it).
 #pragma once
 
-#include <ftmeta_app/cli.hpp>
+#include <ftmeta/core/reflect.hpp>
+
+#include <boost/hana/tuple.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -16,10 +18,18 @@
 
 namespace example {
 
-inline const ftmeta::app::Flag topk_flag{"topk", true, "classes to print per image (default 1)"};
-inline const ftmeta::app::Flag exif_flag{"exif-orientation", false,
-                                          "turn images upright by their EXIF orientation tag (default: ignore it, as training does)"};
-inline std::int64_t topk_of(const ftmeta::app::Args& args) { return args.get_int("topk", 1, 1, 1000); }
+/// The flags both programs take (--topk, --exif-orientation), described once.
+struct PredictionFlags {
+  std::int64_t topk = 1;
+  bool exif_orientation = false;
+  static constexpr auto fields() {
+    using ftmeta::reflect::field, ftmeta::reflect::Range;
+    return boost::hana::make_tuple(
+        field("topk", &PredictionFlags::topk, "classes to print per image", Range{1, 1000}),
+        field("exif_orientation", &PredictionFlags::exif_orientation,
+              "turn images upright by their EXIF orientation tag (default: ignore it, as training does)"));
+  }
+};
 
 /// A class and its probability, as predict_onnx computes them (predict's Predictor gives
 /// ftmeta::train::Prediction, with the same two fields).
