@@ -1,6 +1,7 @@
 // Tests of EfficientNet-Lite0: names match the weights file, outputs match the PyTorch reference.
 #include <ftmeta/nn/efficientnet_lite.hpp>
 
+#include "support/close.hpp"
 #include "support/npy.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,14 +20,7 @@ namespace {
 
 std::filesystem::path refs() { return ftmeta::test::refs_dir() / "lite0"; }
 
-// max |a - b| <= tol * max |b|: relative to the scale of the reference.
-void check_close(const torch::Tensor& got, const torch::Tensor& want, double tol) {
-  REQUIRE(got.sizes() == want.sizes());
-  const double err = (got - want).abs().max().item<double>();
-  const double scale = want.abs().max().item<double>();
-  INFO("max abs error " << err << " against max abs " << scale);
-  CHECK(err <= tol * scale);
-}
+using ftmeta::test::check_close;
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // seeded random weights (references by tests/python/refs/models.py), stages, gray stems, bindings.
 #include <ftmeta/nn/model.hpp>
 
+#include "support/close.hpp"
 #include "support/npy.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,14 +20,7 @@ namespace {
 
 std::filesystem::path refs() { return ftmeta::test::refs_dir() / "models"; }
 
-void check_close(const torch::Tensor& got, const torch::Tensor& want, double tol) {
-  REQUIRE(got.sizes() == want.sizes());
-  const double err = (got - want).abs().max().item<double>();
-  const double scale = want.abs().max().item<double>();
-  INFO("max abs error " << err << " against max abs " << scale);
-  CHECK(scale > 0);
-  CHECK(err <= tol * scale);
-}
+using ftmeta::test::check_close;
 
 // Keys and shapes of a module, and of a state dict without its classifier.
 std::map<std::string, std::vector<std::int64_t>> shapes_of(const torch::nn::Module& m) {

@@ -3,6 +3,7 @@
 // at 64 px, stages, strict loads from timm's folder (references by tests/python/refs/timm_models.py).
 #include <ftmeta/nn/timm_models.hpp>
 
+#include "support/close.hpp"
 #include "support/npy.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,14 +20,7 @@ namespace {
 
 std::filesystem::path refs() { return ftmeta::test::refs_dir() / "timm_models"; }
 
-void check_close(const torch::Tensor& got, const torch::Tensor& want, double tol) {
-  REQUIRE(got.sizes() == want.sizes());
-  const double err = (got - want).abs().max().item<double>();
-  const double scale = want.abs().max().item<double>();
-  INFO("max abs error " << err << " against max abs " << scale);
-  CHECK(scale > 0);
-  CHECK(err <= tol * scale);
-}
+using ftmeta::test::check_close;
 
 // Loads timm's folder NAME/ into the backbone and checks keys, stages, pre-logits features and
 // timm's logits (features through the file's own classifier) on NAME_input.npy (or STEM_input.npy).
