@@ -195,7 +195,8 @@ inline void reduce_confusion(const distributed::ProcessGroup* group, ConfusionMa
 }
 
 /// Keeps metrics.csv and metrics.jsonl to the epochs a checkpoint has (a run killed after writing
-/// an epoch's line and before its checkpoint repeats that epoch when resumed).
+/// an epoch's line and before its checkpoint repeats that epoch when resumed). The run-configuration
+/// lines of metrics.jsonl (RunReport::run_started) are kept while they come after no dropped epoch.
 inline void truncate_metrics(const std::filesystem::path& dir, std::int64_t epochs_done) {
   auto keep = [&](const std::filesystem::path& p, bool has_header, auto epoch_of) {
     if (!std::filesystem::exists(p)) return;
@@ -216,6 +217,10 @@ inline void truncate_metrics(const std::filesystem::path& dir, std::int64_t epoc
   };
   keep(dir / "metrics.csv", true, [&](const std::string& l) { return leading(l, 0); });
   keep(dir / "metrics.jsonl", false, [&](const std::string& l) {
+    if (l.starts_with("{\"run_config\": ")) {  // a run's start: kept when it started within the kept epochs
+      const auto at = l.rfind("\"after_epoch\": ");
+      return at == std::string::npos ? INT64_MAX : leading(l, at + 15);
+    }
     const auto at = l.find("\"epoch\": ");
     return at == std::string::npos ? INT64_MAX : leading(l, at + 9);
   });
