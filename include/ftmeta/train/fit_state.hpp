@@ -8,6 +8,7 @@
 #include <ftmeta/optim/optimizer.hpp>
 #include <ftmeta/train/loop.hpp>
 #include <ftmeta/train/report.hpp>
+#include <ftmeta/util/atomic_file.hpp>
 
 #include <torch/torch.h>
 
@@ -204,9 +205,10 @@ inline void truncate_metrics(const std::filesystem::path& dir, std::int64_t epoc
     std::vector<std::string> lines;
     for (std::string l; std::getline(in, l);) lines.push_back(l);
     in.close();
-    std::ofstream out(p, std::ios::trunc);
+    std::string kept;  // replaced whole: a run killed here (or a full disk) leaves the old file, never half of it
     for (std::size_t i = 0; i < lines.size(); ++i)
-      if ((has_header && i == 0) || epoch_of(lines[i]) <= epochs_done) out << lines[i] << '\n';
+      if ((has_header && i == 0) || epoch_of(lines[i]) <= epochs_done) kept += lines[i] + '\n';
+    util::write_file_atomically(p, kept);
   };
   auto leading = [](const std::string& s, std::size_t from) -> std::int64_t {
     try {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iomanip>
+#include <sstream>
 #include <string>
 
 namespace ftmeta::train {
@@ -217,9 +218,10 @@ FTMETA_DECL LrFinderResult TrainerCore::find_lr(const SourceRef& train, const Lr
   if (sync_) sync_->set_enabled(true);
   if (write_files()) {
     std::filesystem::create_directories(options_.out_dir);
-    std::ofstream csv(options_.out_dir / "lr_find.csv");
+    std::ostringstream csv;  // replaced whole (a full disk: FileError, the previous file intact)
     csv << "lr,smoothed_loss\n";
     for (std::size_t i = 0; i < result.lrs.size(); ++i) csv << detail::exact(result.lrs[i]) << ',' << detail::exact(result.losses[i]) << '\n';
+    util::write_file_atomically(options_.out_dir / "lr_find.csv", csv.str());
     plot_lr_finder(options_.out_dir / "lr_find.png", result);
   }
   return result;
