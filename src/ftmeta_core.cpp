@@ -4,6 +4,17 @@
 #error "src/ftmeta_core.cpp: compile it with FTMETA_SEPARATE_COMPILATION (link ftmeta::core), or use ftmeta header-only"
 #endif
 
+#include <ftmeta/data/impl/image_folder.ipp>
+#include <ftmeta/data/impl/loader.ipp>
+#include <ftmeta/data/impl/split.ipp>
+#include <ftmeta/data/impl/splits.ipp>
+#include <ftmeta/data/impl/idx.ipp>
+#include <ftmeta/nn/impl/convnext.ipp>
+#include <ftmeta/nn/impl/efficientnet_lite.ipp>
+#include <ftmeta/nn/impl/mobilenet.ipp>
+#include <ftmeta/nn/impl/resnet.ipp>
+#include <ftmeta/nn/impl/timm_efficientnet.ipp>
+#include <ftmeta/nn/impl/vit.ipp>
 #include <ftmeta/nn/impl/weights.ipp>
 #include <ftmeta/optim/impl/optimizer.ipp>
 #include <ftmeta/train/impl/fine_tune.ipp>

@@ -20,6 +20,8 @@ namespace unit_train_trainer {
 
 using namespace ftmeta::optim;
 using Catch::Contains;
+using Catch::EndsWith;
+using Catch::StartsWith;
 namespace fs = std::filesystem;
 namespace nn = ftmeta::nn;
 namespace train = ftmeta::train;
@@ -120,7 +122,16 @@ TEST_CASE("A run resumed from last.pt continues bit-identically: losses, weights
   CHECK(r[0] == s[0]);
   CHECK_THAT(r[0], Contains("ema_val_loss,ema_val_acc"));
   for (std::size_t i = 1; i < 4; ++i) CHECK(r[i].substr(0, r[i].find(",0.0")) == s[i].substr(0, s[i].find(",0.0")));
-  CHECK(lines_of(resumed_dir / "metrics.jsonl").size() == 3);
+  // metrics.jsonl: the run configuration (TrainOptions' reflected fields) where each run started,
+  // then the epochs: fresh, 2 epochs, resumed after 2, 1 more.
+  const auto j = lines_of(resumed_dir / "metrics.jsonl");
+  REQUIRE(j.size() == 5);
+  CHECK_THAT(j[0], StartsWith("{\"run_config\": {\"epochs\": 2, \"seed\": ") && EndsWith("}, \"after_epoch\": 0}"));
+  CHECK_THAT(j[1], StartsWith("{\"epoch\": 1,"));
+  CHECK_THAT(j[3], StartsWith("{\"run_config\": {\"epochs\": 3, \"seed\": ") && EndsWith("}, \"after_epoch\": 2}"));
+  CHECK_THAT(j[4], StartsWith("{\"epoch\": 3,"));
+  CHECK_THAT(j[3], Contains("\"ema_decay\": 0.9"));
+  CHECK(lines_of(straight_dir / "metrics.jsonl").size() == 4);
   fs::remove_all(straight_dir);
   fs::remove_all(resumed_dir);
 }

@@ -1,6 +1,7 @@
 // ftmeta/nn/convnext.hpp: timm's ConvNeXt-Tiny as a LibTorch module with timm's key names.
 #pragma once
 
+#include <ftmeta/core/config.hpp>
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/nn/timm_spec.hpp>
 #include <ftmeta/nn/weights.hpp>
@@ -28,20 +29,8 @@ inline torch::nn::LayerNorm layer_norm_6(std::int64_t width) {
 /// `mlp.fc1` (4x), GELU, `mlp.fc2`, scaled per channel by `gamma`, plus the input.
 class ConvNeXtBlockImpl : public torch::nn::Module {
  public:
-  explicit ConvNeXtBlockImpl(std::int64_t width) {
-    gamma_ = register_parameter("gamma", torch::full({width}, 1e-6));
-    conv_dw_ = register_module(
-        "conv_dw", torch::nn::Conv2d(torch::nn::Conv2dOptions(width, width, 7).padding(3).groups(width).bias(true)));
-    norm_ = register_module("norm", detail::layer_norm_6(width));
-    auto mlp = register_module("mlp", std::make_shared<torch::nn::Module>("Mlp"));
-    fc1_ = mlp->register_module("fc1", torch::nn::Linear(width, 4 * width));
-    fc2_ = mlp->register_module("fc2", torch::nn::Linear(4 * width, width));
-  }
-  torch::Tensor forward(const torch::Tensor& x) {
-    auto y = norm_(conv_dw_(x).permute({0, 2, 3, 1}));
-    y = fc2_(torch::gelu(fc1_(y))) * gamma_;
-    return y.permute({0, 3, 1, 2}) + x;
-  }
+  explicit ConvNeXtBlockImpl(std::int64_t width);
+  torch::Tensor forward(const torch::Tensor& x);
 
  private:
   torch::Tensor gamma_;
@@ -84,16 +73,7 @@ class ConvNeXtImpl : public torch::nn::Module {
     head_norm_ = head->register_module("norm", detail::layer_norm_6(D::widths.back()));
   }
 
-  torch::Tensor forward(torch::Tensor x) {
-    if (x.dim() != 4 || x.size(1) != in_channels_)
-      throw UsageError("ConvNeXt::forward expects [N, " + std::to_string(in_channels_) + ", H, W], got " + detail::shape_text(x));
-    x = detail::layer_norm_2d(stem_norm_, stem_conv_(x));
-    for (auto& st : stages_) {
-      if (st.down_conv) x = st.down_conv(detail::layer_norm_2d(st.down_norm, x));
-      for (auto& b : st.blocks) x = b->forward(x);
-    }
-    return detail::layer_norm_2d(head_norm_, x.mean({2, 3}, /*keepdim=*/true));
-  }
+  torch::Tensor forward(torch::Tensor x);
   std::int64_t in_channels() const { return in_channels_; }
 
  private:
@@ -110,3 +90,7 @@ class ConvNeXtImpl : public torch::nn::Module {
 TORCH_MODULE(ConvNeXt);
 
 }  // namespace ftmeta::nn
+
+#if !defined(FTMETA_SEPARATE_COMPILATION)
+#include <ftmeta/nn/impl/convnext.ipp>
+#endif

@@ -1,6 +1,7 @@
 // ftmeta/nn/mobilenet.hpp: torchvision's MobileNetV2 as a LibTorch module with torchvision's key names.
 #pragma once
 
+#include <ftmeta/core/config.hpp>
 #include <ftmeta/core/error.hpp>
 #include <ftmeta/nn/batch_norm.hpp>
 #include <ftmeta/nn/backbone_spec.hpp>
@@ -26,12 +27,7 @@ struct ConvBn {
 
   ConvBn() = default;
   ConvBn(torch::nn::Module& parent, const std::string& name, std::int64_t in, std::int64_t out, std::int64_t kernel,
-         std::int64_t stride, std::int64_t groups, bool relu6)
-      : conv(conv_plain(in, out, kernel, stride, (kernel - 1) / 2, groups)), bn(SyncableBatchNorm2d(out)), act(relu6) {
-    auto seq = parent.register_module(name, std::make_shared<torch::nn::Module>("Conv2dNormActivation"));
-    seq->register_module("0", conv);
-    seq->register_module("1", bn);
-  }
+         std::int64_t stride, std::int64_t groups, bool relu6);
   torch::Tensor operator()(const torch::Tensor& x) {
     auto y = bn->forward(conv->forward(x));
     return act ? torch::hardtanh(y, 0.0, 6.0) : y;
@@ -44,21 +40,8 @@ struct ConvBn {
 /// stride is 1 and in == out.
 class InvertedResidualImpl : public torch::nn::Module {
  public:
-  InvertedResidualImpl(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t expand)
-      : skip_(stride == 1 && in == out) {
-    const std::int64_t hidden = in * expand;
-    auto conv = register_module("conv", std::make_shared<torch::nn::Module>("Sequential"));
-    int i = 0;
-    if (expand != 1) expand_ = detail::ConvBn(*conv, std::to_string(i++), in, hidden, 1, 1, 1, true);
-    depthwise_ = detail::ConvBn(*conv, std::to_string(i++), hidden, hidden, 3, stride, hidden, true);
-    project_ = conv->register_module(std::to_string(i++), detail::conv_plain(hidden, out, 1));
-    project_bn_ = conv->register_module(std::to_string(i++), SyncableBatchNorm2d(out));
-  }
-  torch::Tensor forward(const torch::Tensor& x) {
-    auto y = expand_.conv ? expand_(x) : x;
-    y = project_bn_(project_(depthwise_(y)));
-    return skip_ ? x + y : y;
-  }
+  InvertedResidualImpl(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t expand);
+  torch::Tensor forward(const torch::Tensor& x);
 
  private:
   bool skip_;
@@ -73,31 +56,9 @@ TORCH_MODULE(InvertedResidual);
 /// `features.1.conv.0.0.weight`, ..., `features.18.1.running_var`).
 class MobileNetV2Impl : public torch::nn::Module {
  public:
-  explicit MobileNetV2Impl(std::int64_t in_channels = 3) : in_channels_(in_channels) {
-    if (in_channels < 1)
-      throw UsageError("MobileNetV2(in_channels): in_channels must be >= 1, not " + std::to_string(in_channels));
-    using B = backbones::MobileNetV2;
-    auto features = register_module("features", std::make_shared<torch::nn::Module>("Sequential"));
-    int i = 0;
-    stem_ = detail::ConvBn(*features, std::to_string(i++), in_channels, B::stem_width, 3, 2, 1, true);
-    std::int64_t in = B::stem_width;
-    for (const auto& s : B::table)
-      for (std::int64_t r = 0; r < s.repeats; ++r) {
-        blocks_.push_back(features->register_module(std::to_string(i++),
-                                                    InvertedResidual(in, s.out, r == 0 ? s.stride : 1, s.expand)));
-        in = s.out;
-      }
-    head_ = detail::ConvBn(*features, std::to_string(i++), in, B::feature_width, 1, 1, 1, true);
-  }
+  explicit MobileNetV2Impl(std::int64_t in_channels = 3);
 
-  torch::Tensor forward(torch::Tensor x) {
-    if (x.dim() != 4 || x.size(1) != in_channels_)
-      throw UsageError("MobileNetV2::forward expects [N, " + std::to_string(in_channels_) + ", H, W], got " +
-                       detail::shape_text(x));
-    x = stem_(x);
-    for (auto& block : blocks_) x = block->forward(x);
-    return head_(x);
-  }
+  torch::Tensor forward(torch::Tensor x);
   std::int64_t in_channels() const { return in_channels_; }
 
  private:
@@ -108,3 +69,7 @@ class MobileNetV2Impl : public torch::nn::Module {
 TORCH_MODULE(MobileNetV2);
 
 }  // namespace ftmeta::nn
+
+#if !defined(FTMETA_SEPARATE_COMPILATION)
+#include <ftmeta/nn/impl/mobilenet.ipp>
+#endif

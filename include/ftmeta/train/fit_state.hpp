@@ -8,6 +8,7 @@
 #include <ftmeta/optim/optimizer.hpp>
 #include <ftmeta/train/loop.hpp>
 #include <ftmeta/train/report.hpp>
+#include <ftmeta/util/atomic_file.hpp>
 
 #include <torch/torch.h>
 
@@ -195,7 +196,8 @@ inline void reduce_confusion(const distributed::ProcessGroup* group, ConfusionMa
 }
 
 /// Keeps metrics.csv and metrics.jsonl to the epochs a checkpoint has (a run killed after writing
-/// an epoch's line and before its checkpoint repeats that epoch when resumed).
+/// an epoch's line and before its checkpoint repeats that epoch when resumed). The run-configuration
+/// lines of metrics.jsonl (RunReport::run_started) are kept while they come after no dropped epoch.
 inline void truncate_metrics(const std::filesystem::path& dir, std::int64_t epochs_done) {
   auto keep = [&](const std::filesystem::path& p, bool has_header, auto epoch_of) {
     if (!std::filesystem::exists(p)) return;
@@ -203,9 +205,10 @@ inline void truncate_metrics(const std::filesystem::path& dir, std::int64_t epoc
     std::vector<std::string> lines;
     for (std::string l; std::getline(in, l);) lines.push_back(l);
     in.close();
-    std::ofstream out(p, std::ios::trunc);
+    std::string kept;  // replaced whole: a run killed here (or a full disk) leaves the old file, never half of it
     for (std::size_t i = 0; i < lines.size(); ++i)
-      if ((has_header && i == 0) || epoch_of(lines[i]) <= epochs_done) out << lines[i] << '\n';
+      if ((has_header && i == 0) || epoch_of(lines[i]) <= epochs_done) kept += lines[i] + '\n';
+    util::write_file_atomically(p, kept);
   };
   auto leading = [](const std::string& s, std::size_t from) -> std::int64_t {
     try {
@@ -216,6 +219,10 @@ inline void truncate_metrics(const std::filesystem::path& dir, std::int64_t epoc
   };
   keep(dir / "metrics.csv", true, [&](const std::string& l) { return leading(l, 0); });
   keep(dir / "metrics.jsonl", false, [&](const std::string& l) {
+    if (l.starts_with("{\"run_config\": ")) {  // a run's start: kept when it started within the kept epochs
+      const auto at = l.rfind("\"after_epoch\": ");
+      return at == std::string::npos ? INT64_MAX : leading(l, at + 15);
+    }
     const auto at = l.find("\"epoch\": ");
     return at == std::string::npos ? INT64_MAX : leading(l, at + 9);
   });

@@ -112,6 +112,15 @@ class RunReport {
   /// are drawn over them too.
   void restore(std::vector<EpochReport> earlier) { epochs_ = std::move(earlier); }
 
+  /// Records the start (or resumption) of a run in metrics.jsonl: a line {"run_config": CONFIG,
+  /// "after_epoch": N} before the epochs' lines, where CONFIG is the run's options as JSON (the
+  /// reflected fields of TrainOptions, or FineTuneOptions for fine_tune: train/run_config.hpp) and N
+  /// the epochs done before it (0 for a fresh run). A resumed run adds one such line per resumption.
+  void run_started(const std::string& run_config, std::int64_t after_epoch) {
+    if (run_config.empty()) return;
+    jsonl_.append("{\"run_config\": " + run_config + ", \"after_epoch\": " + std::to_string(after_epoch) + "}\n");
+  }
+
   /// Records one epoch in CSV, JSON lines and TensorBoard, and redraws the curves.
   void epoch(const EpochReport& r) {
     epochs_.push_back(r);

@@ -5,7 +5,7 @@
 #include <ftmeta/core/reflect.hpp>
 #include <ftmeta/train/amp.hpp>
 #include <ftmeta/train/fit_state.hpp>
-#include <ftmeta/train/trainer_core.hpp>
+#include <ftmeta/train/options.hpp>
 
 #include <boost/hana/tuple.hpp>
 

@@ -4,11 +4,13 @@
 
 #include <ftmeta/train/plots.hpp>
 #include <ftmeta/train/progress.hpp>
+#include <ftmeta/train/run_config.hpp>
 #include <ftmeta/train/trainer_core.hpp>
 
 #include <algorithm>
 #include <fstream>
 #include <iomanip>
+#include <sstream>
 #include <string>
 
 namespace ftmeta::train {
@@ -44,6 +46,7 @@ FTMETA_DECL TrainerCore::TrainerCore(std::vector<std::string> class_names, Train
       model_(std::move(model)),
       recipe_(std::move(recipe)),
       best_(options_.keep_best) {
+  if (options_.run_config.empty()) options_.run_config = run_config_json(options_);  // fine_tune records its own
   if (options_.precision == Precision::fp16 && !options_.device.is_cuda())
     throw UsageError("TrainOptions::precision fp16: autocast to fp16 needs a CUDA device; on the CPU use bf16 or fp32");
   if (options_.keep_best < 1) throw UsageError("TrainOptions::keep_best " + std::to_string(options_.keep_best) + ": must be at least 1");
@@ -215,9 +218,10 @@ FTMETA_DECL LrFinderResult TrainerCore::find_lr(const SourceRef& train, const Lr
   if (sync_) sync_->set_enabled(true);
   if (write_files()) {
     std::filesystem::create_directories(options_.out_dir);
-    std::ofstream csv(options_.out_dir / "lr_find.csv");
+    std::ostringstream csv;  // replaced whole (a full disk: FileError, the previous file intact)
     csv << "lr,smoothed_loss\n";
     for (std::size_t i = 0; i < result.lrs.size(); ++i) csv << detail::exact(result.lrs[i]) << ',' << detail::exact(result.losses[i]) << '\n';
+    util::write_file_atomically(options_.out_dir / "lr_find.csv", csv.str());
     plot_lr_finder(options_.out_dir / "lr_find.png", result);
   }
   return result;
@@ -285,6 +289,7 @@ FTMETA_DECL void TrainerCore::open_report() {
   if (resumed_) detail::truncate_metrics(options_.out_dir, epochs_done());
   report_ = std::make_unique<RunReport>(options_.out_dir, class_names_, groups, resumed_, options_.ema_decay > 0,
                                         baseline_ ? std::optional<double>(baseline_->accuracy) : std::nullopt);
+  report_->run_started(options_.run_config, resumed_ ? epochs_done() : 0);
   if (resumed_) {
     std::vector<EpochReport> earlier;
     for (auto& r : history_) earlier.push_back(detail::epoch_report(r));
