@@ -28,20 +28,54 @@ struct CropResizeFlip : Compose<CenterCrop<300, 260>, Resize<224, 224>, RandomHo
 struct ResizeUp : Compose<Resize<700, 900>, ToTensor> {};
 }  // namespace
 
-TEST_CASE("antialias: the resample of a box equals torchvision's antialiased resize of the PIL crop", "[transforms][antialias]") {
-  // Same weights (PIL's, 22-bit fixed point), same passes and rounding: the bound is 0 grey levels.
+// The kernel runs PIL's taps and weights in float with no rounding between the two passes (PIL rounds to
+// uint8 after the first): against torchvision's antialiased resize of the PIL image it is at most 1 grey
+// level apart, on a small share of the values (the bounds below; measured: see the INFO lines).
+constexpr std::int64_t level_bound = 1;
+constexpr double share_bound = 0.13;  // of the values that differ at all, over all boxes (measured 0.115)
+
+struct Apart {
+  std::int64_t worst = 0;
+  double differ = 0, total = 0;
+  void add(const torch::Tensor& a, const torch::Tensor& b) {
+    const auto d = (a.to(torch::kInt32) - b.to(torch::kInt32)).abs();
+    worst = std::max(worst, d.max().item<std::int64_t>());
+    differ += double(d.gt(0).sum().item<std::int64_t>()), total += double(d.numel());
+  }
+  double share() const { return total > 0 ? differ / total : 0.0; }
+};
+
+TEST_CASE("antialias: the resample of a box is torchvision's antialiased resize of the PIL crop within 1 level", "[transforms][antialias]") {
   const auto boxes = expected("boxes");
   REQUIRE(boxes.size(0) >= 27);
   const auto b = boxes.accessor<std::int64_t, 2>();
+  Apart all, portable;
   for (std::int64_t j = 0; j < boxes.size(0); ++j) {
     const cv::Mat image = photo(int(b[j][0]));
     const cv::Rect box(int(b[j][1]), int(b[j][2]), int(b[j][3]), int(b[j][4]));
     const cv::Mat ours = ftmeta::transforms::detail::antialias_resize(image(box), int(b[j][6]), int(b[j][5]));
+    ftmeta::transforms::detail::AntialiasRows baseline(image(box), 0, box.width, 0, box.height, int(b[j][6]), int(b[j][5]));
+    baseline.use_portable_kernel();
     const auto theirs = expected("box" + std::to_string(j));
     INFO("box " << j << ": " << box << " -> " << b[j][6] << "x" << b[j][5]);
     REQUIRE(ftmeta::test::chw(ours).sizes() == theirs.sizes());
-    CHECK(max_abs(ftmeta::test::chw(ours), theirs) == 0);
+    Apart one;
+    one.add(ftmeta::test::chw(ours), theirs);
+    CHECK(one.worst <= level_bound);
+    all.add(ftmeta::test::chw(ours), theirs);
+    // The baseline copy (SSE2, no FMA) against the dispatched one (AVX2 with FMA where the CPU has it).
+    portable.add(ftmeta::test::chw(baseline.image()), ftmeta::test::chw(ours));
+    if (box.size() == cv::Size(int(b[j][6]), int(b[j][5]))) CHECK(one.worst == 0);  // a copy stays a copy
   }
+  INFO("against PIL: " << all.differ << " of " << all.total << " values differ (" << all.share() << "), at most " << all.worst);
+  INFO("baseline copy against the dispatched one: " << portable.differ << " differ, at most " << portable.worst);
+  CHECK(all.worst <= level_bound);
+  CHECK(all.share() <= share_bound);
+  CHECK(all.share() > 0);  // no rounding between the passes: not PIL's bits (if this fails, the kernel changed: restate the bound)
+  CHECK(portable.worst <= level_bound);
+  CHECK(portable.share() <= 1e-4);  // measured 7e-6 (21 values of 2.9 million)
+  WARN("antialias parity: " << all.share() << " of the values differ from PIL, at most " << all.worst << "; baseline vs AVX2 "
+                            << portable.share() << ", at most " << portable.worst);
 }
 
 TEST_CASE("antialias: fused pipelines resample as torchvision (crop then resize, flips, enlarging)", "[transforms][antialias]") {
@@ -49,19 +83,20 @@ TEST_CASE("antialias: fused pipelines resample as torchvision (crop then resize,
     const cv::Mat image = photo(k);
     auto rng = ftmeta::Rng::for_sample(1, 0, 0);
     // The fused path: the vertical pass writes the pixel pass's rows; a flip is folded into the weights.
-    CHECK(max_abs(apply<CropResize>(image, rng, torch::kUInt8), expected("pipeline" + std::to_string(k) + "_crop_resize")) == 0);
-    CHECK(max_abs(apply<CropResizeFlip>(image, rng, torch::kUInt8), expected("pipeline" + std::to_string(k) + "_crop_resize_hflip")) == 0);
-    CHECK(max_abs(apply<ResizeUp>(image, rng, torch::kUInt8), expected("pipeline" + std::to_string(k) + "_resize_up")) == 0);
-    // The unfused reference path uses the same kernel.
+    const auto fused = apply<CropResizeFlip>(image, rng, torch::kUInt8);
+    CHECK(max_abs(apply<CropResize>(image, rng, torch::kUInt8), expected("pipeline" + std::to_string(k) + "_crop_resize")) <= level_bound);
+    CHECK(max_abs(fused, expected("pipeline" + std::to_string(k) + "_crop_resize_hflip")) <= level_bound);
+    CHECK(max_abs(apply<ResizeUp>(image, rng, torch::kUInt8), expected("pipeline" + std::to_string(k) + "_resize_up")) <= level_bound);
+    // The unfused reference path uses the same kernel: the same levels.
     auto unfused = (apply_unfused<CropResizeFlip>(image, rng) * 255).round().to(torch::kUInt8);
-    CHECK(max_abs(unfused, expected("pipeline" + std::to_string(k) + "_crop_resize_hflip")) == 0);
+    CHECK(max_abs(unfused, fused) == 0);
     // Gray and BGRA inputs: the same as their BGR conversions.
     cv::Mat gray, gray_bgr, bgra;
     cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
     cv::cvtColor(gray, gray_bgr, cv::COLOR_GRAY2BGR);
     cv::cvtColor(image, bgra, cv::COLOR_BGR2BGRA);
     CHECK(torch::equal(apply<CropResizeFlip>(gray, rng, torch::kUInt8), apply<CropResizeFlip>(gray_bgr, rng, torch::kUInt8)));
-    CHECK(torch::equal(apply<CropResizeFlip>(bgra, rng, torch::kUInt8), apply<CropResizeFlip>(image, rng, torch::kUInt8)));
+    CHECK(torch::equal(apply<CropResizeFlip>(bgra, rng, torch::kUInt8), fused));
   }
 }
 

@@ -95,9 +95,9 @@ TEST_CASE("transforms: ToTensor + Normalize match torchvision", "[transforms]") 
 }
 
 TEST_CASE("transforms: Resize + CenterCrop against torchvision (PIL antialiased bilinear)", "[transforms]") {
-  // The resample is PIL's (kernels/antialias.hpp: the triangle filter as wide as the scale factor, its
-  // fixed-point weights, its pass order and rounding), so the pixels are torchvision's: bound 0. (With
-  // OpenCV's INTER_AREA before it, these photos were off by up to 23 levels, mean 0.28.)
+  // The resample is PIL's filter (kernels/antialias.hpp: the triangle as wide as the scale factor, PIL's taps
+  // and weights) in float without PIL's rounding between the passes: at most 1 level from torchvision,
+  // mean 0.13-0.18 (bound 0.25). (With OpenCV's INTER_AREA, these photos were off by up to 23 levels, mean 0.28.)
   for (int k = 0; k < 3; ++k) {
     for (const char* what : {"resize256_crop224", "resize256"}) {
       auto rng = ftmeta::Rng::for_sample(1, 0, 0);
@@ -106,7 +106,8 @@ TEST_CASE("transforms: Resize + CenterCrop against torchvision (PIL antialiased 
       const auto theirs = ref(k, what);
       REQUIRE(ours.sizes() == theirs.sizes());
       INFO("photo " << k << " " << what << ": max " << max_abs(ours, theirs) << ", mean " << mean_abs(ours, theirs));
-      CHECK(max_abs(ours, theirs) == 0);
+      CHECK(max_abs(ours, theirs) <= 1);
+      CHECK(mean_abs(ours, theirs) < 0.25);
     }
   }
 }

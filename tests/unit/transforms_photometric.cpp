@@ -179,7 +179,8 @@ TEST_CASE("transforms: a rotation folds into the one warp, filled where the rota
   step = chain(step, RandomRotation<30, 200>::step({30.0}, step.out));
   REQUIRE(step.clips);
   const auto r = fd::resample(image, step);
-  CHECK(r.image.size() == cv::Size(224, 224));
+  REQUIRE(r.rows);  // the warp, made row by row for the pixel pass (kernels/warp.hpp): no image of the output's size
+  CHECK((r.image.empty() && r.rows->width() == 224 && r.rows->height() == 224));
   CHECK(r.window == cv::Rect(0, 0, 224, 224));
   const auto out = fused(image, step, PixelProgram{});
   CHECK(out[0][0][0].item<int>() == 200);
@@ -188,11 +189,15 @@ TEST_CASE("transforms: a rotation folds into the one warp, filled where the rota
   // The centre row is image over most of its width.
   const auto centre_row = out[0][112];
   CHECK(centre_row.ne(200).sum().item<int>() > 150);
-  // The unfused reference agrees away from the border.
+  // The unfused reference (OpenCV's warpAffine, positions quantized to 1/32 pixel) agrees away from the
+  // border within a few levels at sharp edges (measured max 3), under 0.2 level on average.
   auto rng_a = ftmeta::Rng::for_sample(1, 0, 0), rng_b = rng_a;
   const auto f = apply<Compose<RandomRotation<20>, ToTensor>>(image, rng_a);
   const auto u = apply_unfused<Compose<RandomRotation<20>, ToTensor>>(image, rng_b);
-  CHECK((f - u).abs().slice(1, 40, -40).slice(2, 60, -60).max().item<double>() < 1e-5);
+  const auto inner = (f - u).abs().slice(1, 40, -40).slice(2, 60, -60);
+  INFO("fused warp against warpAffine: max " << inner.max().item<double>() * 255 << " levels, mean " << inner.mean().item<double>() * 255);
+  CHECK(inner.max().item<double>() < 4.5 / 255);
+  CHECK(inner.mean().item<double>() < 0.2 / 255);
 }
 
 TEST_CASE("transforms: ColorJitter samples as torchvision's get_params", "[transforms]") {

@@ -1,15 +1,17 @@
-// ftmeta/transforms/kernels/antialias.hpp: PIL's antialiased bilinear resample (torchvision's resize of PIL images), separable, row by row.
-// The triangle filter stretched by the scale factor, with PIL's arithmetic: weights computed once per output
-// column and row, normalized to 22-bit fixed point, a horizontal pass to uint8, then a vertical pass to uint8
-// (Pillow's Resample.c, the 8-bit path). AntialiasRows hands out the output one row at a time as R, G, B
-// planes: the pixel pass asks for the rows it writes, so no output image is made; the horizontal rows a
-// vertical tap needs are kept in a small ring. Compiled twice on plain x86-64 (baseline and AVX2, chosen at
-// run time), with the same bits. OpenCV only.
+// ftmeta/transforms/kernels/antialias.hpp: the antialiased bilinear resample (PIL's triangle filter, torchvision's resize of PIL images), row by row.
+// The triangle filter stretched by the scale factor, with PIL's taps (Pillow's Resample.c: the same first
+// tap and tap count per output pixel, the weights normalized to sum to 1), in float: a vertical pass over
+// the source rows a output row needs (contiguous bytes, 8 or 16 values a step, no gathers), then a horizontal
+// pass on that one row with each BGR pixel as a 4-float vector. No rounding between the passes (PIL rounds
+// to uint8 there): against PIL at most 1 grey level apart (tests/unit/transforms_antialias.cpp states the
+// bound). AntialiasRows hands out the output one row at a time as R, G, B planes, uint8 or float (then
+// unrounded, for the pixel pass to normalize), so no output image is made. Compiled twice on plain x86-64
+// (baseline SSE2, and AVX2 with FMA chosen at run time): the two copies agree within the same bound. OpenCV only.
 #pragma once
 
 #include <opencv2/core.hpp>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+#if defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -17,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace ftmeta::transforms {
@@ -24,49 +27,23 @@ namespace ftmeta::transforms {
 namespace detail {
 
 /// One axis of the resample: output pixel i reads `count[i]` input pixels from `first[i]` with weights
-/// `weight[i * taps + k]` (PIL's 22-bit fixed point; they sum to about 1 << 22).
+/// `weight[i * taps + k]` (they sum to 1).
 struct AxisFilter {
-  static constexpr int precision = 22;  // PIL: 32 bits - 8 (values) - 2 (headroom)
   int taps = 0;
   std::vector<int> first, count;
-  std::vector<std::int32_t> weight;
-  // The same weights for 8 outputs at a time (gather_layout): tap k of output x at [k * padded + x], with the
-  // byte offset of its pixel (clamped to the output's last tap, weight 0 past its count), and per group of 8
-  // the most taps any of them has. Empty unless made.
-  int padded = 0, channels = 0;
-  std::vector<std::int32_t> lane_offset, lane_weight;
-  std::vector<int> group_taps;
+  std::vector<float> weight;
 };
 
-/// Lays `f` out for the gathering horizontal pass on rows of `size` pixels of `cn` bytes.
-inline void gather_layout(AxisFilter& f, int size, int cn) {
-  const int n = static_cast<int>(f.first.size());
-  f.padded = (n + 7) / 8 * 8, f.channels = cn;
-  f.lane_offset.assign(std::size_t(f.padded) * std::size_t(f.taps), 0);
-  f.lane_weight.assign(std::size_t(f.padded) * std::size_t(f.taps), 0);
-  f.group_taps.assign(std::size_t(f.padded / 8), 0);
-  for (int x = 0; x < n; ++x) {
-    const int c = f.count[std::size_t(x)];
-    int& g = f.group_taps[std::size_t(x / 8)];
-    g = std::max(g, c);
-    for (int k = 0; k < f.taps; ++k) {
-      const std::size_t at = std::size_t(k) * std::size_t(f.padded) + std::size_t(x);
-      f.lane_offset[at] = std::clamp(f.first[std::size_t(x)] + std::max(0, std::min(k, c - 1)), 0, std::max(size - 1, 0)) * cn;
-      f.lane_weight[at] = k < c ? f.weight[std::size_t(x) * std::size_t(f.taps) + std::size_t(k)] : 0;
-    }
-  }
-}
-
-/// PIL's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter: `out` output pixels
-/// cover the input interval [in0, in1) (edge coordinates); taps are clipped to the input pixels [0, size).
-/// With `reversed`, output i gets the weights of output out - 1 - i (a flip folded into the resample).
+/// PIL's precompute_coeffs for the bilinear (triangle) filter: `out` output pixels cover the input
+/// interval [in0, in1) (edge coordinates); taps are clipped to the input pixels [0, size). With
+/// `reversed`, output i gets the weights of output out - 1 - i (a flip folded into the resample).
 inline AxisFilter triangle_filter(double in0, double in1, int size, int out, bool reversed = false) {
   AxisFilter f;
   const double scale = (in1 - in0) / out, filterscale = std::max(scale, 1.0), support = filterscale;
   f.taps = static_cast<int>(std::ceil(support)) * 2 + 1;
   f.first.assign(std::size_t(out), 0);
   f.count.assign(std::size_t(out), 0);
-  f.weight.assign(std::size_t(out) * std::size_t(f.taps), 0);
+  f.weight.assign(std::size_t(out) * std::size_t(f.taps), 0.0f);
   std::vector<double> k(std::size_t(f.taps));
   for (int xx = 0; xx < out; ++xx) {
     const double center = in0 + (xx + 0.5) * scale, ss = 1.0 / filterscale;
@@ -81,10 +58,8 @@ inline AxisFilter triangle_filter(double in0, double in1, int size, int out, boo
     const int at = reversed ? out - 1 - xx : xx;
     f.first[std::size_t(at)] = xmin;
     f.count[std::size_t(at)] = std::max(xmax, 0);
-    for (int x = 0; x < xmax; ++x) {
-      const double w = (ww != 0.0 ? k[std::size_t(x)] / ww : k[std::size_t(x)]) * (1 << AxisFilter::precision);
-      f.weight[std::size_t(at) * std::size_t(f.taps) + std::size_t(x)] = static_cast<std::int32_t>(w < 0 ? w - 0.5 : w + 0.5);
-    }
+    for (int x = 0; x < xmax; ++x)
+      f.weight[std::size_t(at) * std::size_t(f.taps) + std::size_t(x)] = static_cast<float>(ww != 0.0 ? k[std::size_t(x)] / ww : k[std::size_t(x)]);
   }
   return f;
 }
@@ -98,181 +73,327 @@ inline AxisFilter triangle_filter(double in0, double in1, int size, int out, boo
 #define FTMETA_DETAIL_AA_AVX2 1
 #endif
 
-/// PIL's clip8: the accumulator's integer part, clamped to [0, 255].
-FTMETA_DETAIL_AA_HOT std::uint8_t aa_clip8(std::int32_t v) {
-  v >>= AxisFilter::precision;
-  return static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+/// A resampled value (in [0, 255] up to float error) as a whole level: rounded half up, clamped; as uint8
+/// or as float (the same level: the pixel pass then needs no conversion).
+FTMETA_DETAIL_AA_HOT int aa_level(float v) {
+  const int i = static_cast<int>(v + 0.5f);
+  return i < 0 ? 0 : i > 255 ? 255 : i;
+}
+FTMETA_DETAIL_AA_HOT void aa_put(std::uint8_t* out, int x, float v) { out[x] = static_cast<std::uint8_t>(aa_level(v)); }
+FTMETA_DETAIL_AA_HOT void aa_put(float* out, int x, float v) { out[x] = static_cast<float>(aa_level(v)); }
+
+/// Vertical pass: out[j] = sum_k rows[k][j] * w[k] for n interleaved values (two taps a sweep).
+FTMETA_DETAIL_AA_HOT void aa_vertical_body(const std::uint8_t* const* rows, const float* w, int count, int n, float* __restrict out) {
+  int k = 0;
+  if (count >= 2) {
+    const std::uint8_t *__restrict a = rows[0], *__restrict b = rows[1];
+    const float wa = w[0], wb = w[1];
+    for (int j = 0; j < n; ++j) out[j] = wa * float(a[j]) + wb * float(b[j]);
+    k = 2;
+  } else if (count == 1) {
+    const std::uint8_t* __restrict a = rows[0];
+    const float wa = w[0];
+    for (int j = 0; j < n; ++j) out[j] = wa * float(a[j]);
+    k = 1;
+  } else {
+    std::fill(out, out + n, 0.0f);
+  }
+  for (; k + 1 < count; k += 2) {
+    const std::uint8_t *__restrict a = rows[k], *__restrict b = rows[k + 1];
+    const float wa = w[k], wb = w[k + 1];
+    for (int j = 0; j < n; ++j) out[j] += wa * float(a[j]) + wb * float(b[j]);
+  }
+  if (k < count) {
+    const std::uint8_t* __restrict a = rows[k];
+    const float wa = w[k];
+    for (int j = 0; j < n; ++j) out[j] += wa * float(a[j]);
+  }
 }
 
-/// Horizontal pass of one input row (cn = 1, 3 or 4 interleaved 8-bit channels, BGR(A) or gray) into
-/// planes R, G, B of `n` values.
-FTMETA_DETAIL_AA_HOT void aa_horizontal_body(const AxisFilter& f, const std::uint8_t* __restrict src, int cn, int n,
-                                             std::uint8_t* __restrict R, std::uint8_t* __restrict G,
-                                             std::uint8_t* __restrict B) {
-  constexpr std::int32_t half = 1 << (AxisFilter::precision - 1);
-  const int taps = f.taps;
-  if (cn == 1) {
-    for (int x = 0; x < n; ++x) {
-      const std::int32_t* w = f.weight.data() + std::size_t(x) * std::size_t(taps);
-      const std::uint8_t* p = src + f.first[std::size_t(x)];
-      std::int32_t s = half;
-      for (int k = 0, c = f.count[std::size_t(x)]; k < c; ++k) s += p[k] * w[k];
-      R[x] = G[x] = B[x] = aa_clip8(s);
+/// The horizontal pass's taps: the same number for every output pixel (the most any has; the others get
+/// zero weights, their first tap moved left where the row would end), so the loop over them is unrolled.
+struct RowTaps {
+  int taps = 1;
+  std::vector<int> offset;    // output x reads the values from offset[x] (first tap * 3)
+  std::vector<float> weight;  // [x * taps + k]
+  // For BGR rows (the AVX2 pass): taps 2j and 2j + 1 of output x as one 8-float vector, (w, w, w, w', w', w', 0, 0)
+  // at [(x * pairs + j) * 8], against the 8 floats from value offset[x] + 6j (the last pair's second weight 0
+  // when taps is odd).
+  int pairs = 0;
+  std::vector<float> pair_weight;
+};
+
+/// `f`'s taps for BGR rows of `size` pixels (f.first relative to the row's start).
+inline RowTaps row_taps(const AxisFilter& f, int size) {
+  constexpr int cn = 3;
+  RowTaps t;
+  const std::size_t n = f.first.size();
+  for (int c : f.count) t.taps = std::max(t.taps, c);
+  t.taps = std::min(t.taps, std::max(size, 1));
+  t.offset.assign(n, 0);
+  t.weight.assign(n * std::size_t(t.taps), 0.0f);
+  for (std::size_t x = 0; x < n; ++x) {
+    const int first = std::max(0, std::min(f.first[x], size - t.taps)), shift = f.first[x] - first;
+    t.offset[x] = first * cn;
+    for (int k = 0; k < f.count[x]; ++k)
+      t.weight[x * std::size_t(t.taps) + std::size_t(k + shift)] = f.weight[x * std::size_t(f.taps) + std::size_t(k)];
+  }
+  {
+    t.pairs = (t.taps + 1) / 2;
+    t.pair_weight.assign(n * std::size_t(t.pairs) * 8, 0.0f);
+    for (std::size_t x = 0; x < n; ++x)
+      for (int k = 0; k < t.taps; ++k)
+        for (int c = 0; c < 3; ++c)
+          t.pair_weight[(x * std::size_t(t.pairs) + std::size_t(k / 2)) * 8 + std::size_t(k % 2 * 3 + c)] = t.weight[x * std::size_t(t.taps) + std::size_t(k)];
+  }
+  return t;
+}
+
+#if defined(__SSE2__)
+/// Output pixel x (B, G, R and a lane to ignore) of the horizontal pass, N taps (0: t.taps, not unrolled).
+template <int N>
+FTMETA_DETAIL_AA_HOT __m128 aa_pixel(const RowTaps& t, const float* v, int x) {
+  constexpr int cn = 3;
+  const int taps = N > 0 ? N : t.taps;
+  const float* w = t.weight.data() + std::size_t(x) * std::size_t(taps);
+  const float* p = v + t.offset[std::size_t(x)];
+  __m128 s = _mm_mul_ps(_mm_set1_ps(w[0]), _mm_loadu_ps(p));
+  for (int k = 1; k < taps; ++k) s = _mm_add_ps(s, _mm_mul_ps(_mm_set1_ps(w[k]), _mm_loadu_ps(p + k * cn)));
+  return s;
+}
+
+/// Four output pixels (B, G, R, ignored lane each) into planes at x0 (fewer where the row ends), as whole levels.
+template <class T>
+FTMETA_DETAIL_AA_HOT void aa_store4(__m128 p0, __m128 p1, __m128 p2, __m128 p3, int x0, int n, T* __restrict R, T* __restrict G,
+                                    T* __restrict B) {
+  _MM_TRANSPOSE4_PS(p0, p1, p2, p3);  // p0: B of the four pixels, p1: G, p2: R
+  const __m128 px[3] = {p0, p1, p2};
+  T* planes[3] = {B, G, R};
+  for (int c = 0; c < 3; ++c) {
+    if (x0 + 4 <= n) {
+      // aa_level: v >= -1e-4 and <= 255 + 1e-4 (weights >= 0 summing to 1), so truncating v + 0.5 rounds
+      // and clamps (the min guards the float error at 255.5)
+      const __m128i i = _mm_cvttps_epi32(_mm_min_ps(_mm_add_ps(px[c], _mm_set1_ps(0.5f)), _mm_set1_ps(255.0f)));
+      if constexpr (std::is_same_v<T, float>) {
+        _mm_storeu_ps(planes[c] + x0, _mm_cvtepi32_ps(i));
+      } else {
+        const int word = _mm_cvtsi128_si32(_mm_packus_epi16(_mm_packs_epi32(i, i), _mm_setzero_si128()));
+        std::memcpy(planes[c] + x0, &word, 4);
+      }
+    } else {
+      alignas(16) float tail[4];
+      _mm_store_ps(tail, px[c]);
+      for (int i = 0; x0 + i < n; ++i) aa_put(planes[c], x0 + i, tail[i]);
     }
-    return;
-  }
-  for (int x = 0; x < n; ++x) {
-    const std::int32_t* w = f.weight.data() + std::size_t(x) * std::size_t(taps);
-    const std::uint8_t* p = src + std::ptrdiff_t(f.first[std::size_t(x)]) * cn;
-    std::int32_t sb = half, sg = half, sr = half;
-    for (int k = 0, c = f.count[std::size_t(x)]; k < c; ++k, p += cn) sb += p[0] * w[k], sg += p[1] * w[k], sr += p[2] * w[k];
-    R[x] = aa_clip8(sr), G[x] = aa_clip8(sg), B[x] = aa_clip8(sb);
   }
 }
 
-/// Vertical pass: out[x] = clip8(sum_k rows[k][x] * w[k]) for one plane of n values.
-FTMETA_DETAIL_AA_HOT void aa_vertical_body(const std::uint8_t* const* rows, const std::int32_t* w, int count, int n,
-                                           std::int32_t* __restrict acc, std::uint8_t* __restrict out) {
-  constexpr std::int32_t half = 1 << (AxisFilter::precision - 1);
-  for (int x = 0; x < n; ++x) acc[x] = half;
-  for (int k = 0; k < count; ++k) {
-    const std::uint8_t* __restrict r = rows[k];
-    const std::int32_t wk = w[k];
-    for (int x = 0; x < n; ++x) acc[x] += r[x] * wk;
+template <int N, class T>
+FTMETA_DETAIL_AA_HOT void aa_horizontal_vec(const RowTaps& t, const float* v, int n, T* __restrict R, T* __restrict G,
+                                            T* __restrict B) {
+  for (int x0 = 0; x0 < n; x0 += 4)
+    aa_store4(aa_pixel<N>(t, v, x0), aa_pixel<N>(t, v, std::min(x0 + 1, n - 1)), aa_pixel<N>(t, v, std::min(x0 + 2, n - 1)),
+              aa_pixel<N>(t, v, std::min(x0 + 3, n - 1)), x0, n, R, G, B);
+}
+#endif
+
+/// Horizontal pass of one vertically resampled BGR row `v` (8 readable floats past its last value) into
+/// planes R, G, B of `n` values (T: uint8 or float).
+template <class T>
+FTMETA_DETAIL_AA_HOT void aa_horizontal_body(const RowTaps& t, const float* v, int n, T* __restrict R, T* __restrict G,
+                                             T* __restrict B) {
+#if defined(__SSE2__)
+  switch (t.taps) {
+    case 1: return aa_horizontal_vec<1>(t, v, n, R, G, B);
+    case 2: return aa_horizontal_vec<2>(t, v, n, R, G, B);
+    case 3: return aa_horizontal_vec<3>(t, v, n, R, G, B);
+    case 4: return aa_horizontal_vec<4>(t, v, n, R, G, B);
+    case 5: return aa_horizontal_vec<5>(t, v, n, R, G, B);
+    case 6: return aa_horizontal_vec<6>(t, v, n, R, G, B);
+    case 7: return aa_horizontal_vec<7>(t, v, n, R, G, B);
+    case 8: return aa_horizontal_vec<8>(t, v, n, R, G, B);
+    default: return aa_horizontal_vec<0>(t, v, n, R, G, B);
   }
-  for (int x = 0; x < n; ++x) out[x] = aa_clip8(acc[x]);
+#else
+  for (int x = 0; x < n; ++x) {  // the same operations in the same order as aa_pixel
+    const float* w = t.weight.data() + std::size_t(x) * std::size_t(t.taps);
+    const float* p = v + t.offset[std::size_t(x)];
+    float sb = w[0] * p[0], sg = w[0] * p[1], sr = w[0] * p[2];
+    for (int k = 1; k < t.taps; ++k) sb += w[k] * p[3 * k], sg += w[k] * p[3 * k + 1], sr += w[k] * p[3 * k + 2];
+    aa_put(R, x, sr), aa_put(G, x, sg), aa_put(B, x, sb);
+  }
+#endif
+}
+
+/// A vertically resampled row of `pixels` gray or BGRA values as BGR (the same floats, so gray and BGRA
+/// sources give their BGR conversions' bits).
+FTMETA_DETAIL_AA_HOT void aa_to_bgr(const float* __restrict in, int cn, int pixels, float* __restrict out) {
+  if (cn == 1) {
+    for (int i = 0; i < pixels; ++i) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = in[i];
+  } else {
+    for (int i = 0; i < pixels; ++i) out[3 * i] = in[4 * i], out[3 * i + 1] = in[4 * i + 1], out[3 * i + 2] = in[4 * i + 2];
+  }
+}
+
+/// One output row: the vertical pass of the source rows `rows` (n interleaved values of cn channels) into
+/// `v`, widened to BGR in `bgr` unless cn is 3, then the horizontal pass into the planes.
+template <class T>
+FTMETA_DETAIL_AA_HOT void aa_row_body(const RowTaps& fx, const std::uint8_t* const* rows, const float* w, int count, int n,
+                                      int cn, float* v, float* bgr, int width, T* R, T* G, T* B) {
+  aa_vertical_body(rows, w, count, n, v);
+  if (cn != 3) aa_to_bgr(v, cn, n / cn, bgr), v = bgr;
+  aa_horizontal_body(fx, v, width, R, G, B);
 }
 
 #ifdef FTMETA_DETAIL_AA_AVX2
-/// The horizontal pass 8 outputs at a time (BGR or BGRA): each tap gathers 8 pixels as 32-bit words and
-/// multiplies each channel by the 8 outputs' weights; the same integer sums as aa_horizontal_body. Reads up to
-/// one byte past a BGR row's last pixel: the caller checks that the byte is readable (`padded_row`).
-[[gnu::target("avx2")]] inline void aa_horizontal_gather(const AxisFilter& f, const std::uint8_t* src, int n, std::uint8_t* R,
-                                                         std::uint8_t* G, std::uint8_t* B) {
-  const __m256i half = _mm256_set1_epi32(1 << (AxisFilter::precision - 1)), byte = _mm256_set1_epi32(0xff);
-  const __m256i lo = _mm256_setzero_si256(), hi = _mm256_set1_epi32(255);
-  alignas(32) std::int32_t out[3][8];
-  for (int x0 = 0; x0 < n; x0 += 8) {
-    __m256i sb = half, sg = half, sr = half;
-    const int taps = f.group_taps[std::size_t(x0 / 8)];
-    for (int k = 0; k < taps; ++k) {
-      const std::size_t at = std::size_t(k) * std::size_t(f.padded) + std::size_t(x0);
-      const __m256i offset = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f.lane_offset.data() + at));
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(f.lane_weight.data() + at));
-      const __m256i v = _mm256_i32gather_epi32(reinterpret_cast<const int*>(src), offset, 1);
-      sb = _mm256_add_epi32(sb, _mm256_mullo_epi32(_mm256_and_si256(v, byte), w));
-      sg = _mm256_add_epi32(sg, _mm256_mullo_epi32(_mm256_and_si256(_mm256_srli_epi32(v, 8), byte), w));
-      sr = _mm256_add_epi32(sr, _mm256_mullo_epi32(_mm256_and_si256(_mm256_srli_epi32(v, 16), byte), w));
+/// aa_vertical_body with AVX2: 32 values a step, each tap's bytes widened to float and accumulated in registers.
+[[gnu::target("avx2,fma")]] inline void aa_vertical_avx2(const std::uint8_t* const* rows, const float* w, int count, int n,
+                                                         float* __restrict out) {
+  int j = 0;
+  for (; j + 32 <= n; j += 32) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int k = 0; k < count; ++k) {
+      const __m256 wk = _mm256_broadcast_ss(w + k);
+      const std::uint8_t* r = rows[k] + j;
+      const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r)), b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 16));
+      a0 = _mm256_fmadd_ps(wk, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b0)), a0);
+      a1 = _mm256_fmadd_ps(wk, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b0, 8))), a1);
+      a2 = _mm256_fmadd_ps(wk, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b1)), a2);
+      a3 = _mm256_fmadd_ps(wk, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b1, 8))), a3);
     }
-    // clip8: the integer part, clamped to [0, 255] (no lambda: it would not inherit the target)
-    sr = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sr, AxisFilter::precision), lo), hi);
-    sg = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sg, AxisFilter::precision), lo), hi);
-    sb = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sb, AxisFilter::precision), lo), hi);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out[0]), sr);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out[1]), sg);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out[2]), sb);
-    for (int i = 0, e = std::min(8, n - x0); i < e; ++i)
-      R[x0 + i] = std::uint8_t(out[0][i]), G[x0 + i] = std::uint8_t(out[1][i]), B[x0 + i] = std::uint8_t(out[2][i]);
+    _mm256_storeu_ps(out + j, a0), _mm256_storeu_ps(out + j + 8, a1), _mm256_storeu_ps(out + j + 16, a2), _mm256_storeu_ps(out + j + 24, a3);
+  }
+  for (; j < n; ++j) {  // the same fused multiply-adds as the vectors: the same bits wherever a value falls
+    float s = 0;
+    for (int k = 0; k < count; ++k) s = __builtin_fmaf(w[k], float(rows[k][j]), s);
+    out[j] = s;
   }
 }
-[[gnu::target("avx2")]] inline void aa_horizontal_avx2(const AxisFilter& f, const std::uint8_t* src, int cn, int n,
-                                                       std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) {
-  aa_horizontal_body(f, src, cn, n, R, G, B);
+
+/// The taps of output pixel x summed in pairs, before the two halves are added (aa_pixel_avx2).
+template <int P>
+[[gnu::target("avx2,fma")]] inline __m256 aa_taps_avx2(const RowTaps& t, const float* v, int x) {
+  const int pairs = P > 0 ? P : t.pairs;
+  const float* w = t.pair_weight.data() + std::size_t(x) * std::size_t(pairs) * 8;
+  const float* p = v + t.offset[std::size_t(x)];
+  __m256 s = _mm256_mul_ps(_mm256_loadu_ps(w), _mm256_loadu_ps(p));
+  for (int j = 1; j < pairs; ++j) s = _mm256_fmadd_ps(_mm256_loadu_ps(w + 8 * j), _mm256_loadu_ps(p + 6 * j), s);
+  return s;
 }
-[[gnu::target("avx2")]] inline void aa_vertical_avx2(const std::uint8_t* const* rows, const std::int32_t* w, int count, int n,
-                                                     std::int32_t* acc, std::uint8_t* out) {
-  aa_vertical_body(rows, w, count, n, acc, out);
+/// Output pixel x of a BGR row with AVX2: two taps a multiply-add (8 floats from the tap's first value:
+/// B G R B' G' R' and two more, weighted w w w w' w' w' 0 0), the halves' B, G, R summed into lanes 0-2.
+template <int P>
+[[gnu::target("avx2,fma")]] inline __m128 aa_pixel_avx2(const RowTaps& t, const float* v, int x) {
+  const __m256 s = aa_taps_avx2<P>(t, v, x);
+  const __m128 lo = _mm256_castps256_ps128(s), hi = _mm256_extractf128_ps(s, 1);  // lo: B G R B', hi: G' R' 0 0
+  return _mm_add_ps(lo, _mm_castsi128_ps(_mm_alignr_epi8(_mm_castps_si128(hi), _mm_castps_si128(lo), 12)));
+}
+/// Pixels x and x + 4 as one vector: (B G R _ of x | B G R _ of x + 4).
+template <int P>
+[[gnu::target("avx2,fma")]] inline __m256 aa_pixel_pair_avx2(const RowTaps& t, const float* v, int x) {
+  const __m256 a = aa_taps_avx2<P>(t, v, x), b = aa_taps_avx2<P>(t, v, x + 4);
+  const __m256 lo = _mm256_permute2f128_ps(a, b, 0x20), hi = _mm256_permute2f128_ps(a, b, 0x31);
+  return _mm256_add_ps(lo, _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(hi), _mm256_castps_si256(lo), 12)));
+}
+template <int P, class T>
+[[gnu::target("avx2,fma")]] void aa_horizontal_bgr_avx2(const RowTaps& t, const float* v, int n, T* R, T* G, T* B) {
+  int x0 = 0;
+  for (; x0 + 8 <= n; x0 += 8) {  // eight pixels: pairs (x, x + 4) transposed within the halves into planes
+    __m256 p0 = aa_pixel_pair_avx2<P>(t, v, x0), p1 = aa_pixel_pair_avx2<P>(t, v, x0 + 1);
+    __m256 p2 = aa_pixel_pair_avx2<P>(t, v, x0 + 2), p3 = aa_pixel_pair_avx2<P>(t, v, x0 + 3);
+    const __m256 t0 = _mm256_unpacklo_ps(p0, p1), t1 = _mm256_unpackhi_ps(p0, p1);
+    const __m256 t2 = _mm256_unpacklo_ps(p2, p3), t3 = _mm256_unpackhi_ps(p2, p3);
+    const __m256 planes[3] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE), _mm256_shuffle_ps(t1, t3, 0x44)};
+    T* out[3] = {B, G, R};
+    for (int c = 0; c < 3; ++c) {  // whole levels as aa_level (see aa_store4)
+      const __m256i i = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_add_ps(planes[c], _mm256_set1_ps(0.5f)), _mm256_set1_ps(255.0f)));
+      if constexpr (std::is_same_v<T, float>) {
+        _mm256_storeu_ps(out[c] + x0, _mm256_cvtepi32_ps(i));
+      } else {
+        const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out[c] + x0), _mm_packus_epi16(h, h));
+      }
+    }
+  }
+  for (; x0 < n; x0 += 4)
+    aa_store4(aa_pixel_avx2<P>(t, v, x0), aa_pixel_avx2<P>(t, v, std::min(x0 + 1, n - 1)),
+              aa_pixel_avx2<P>(t, v, std::min(x0 + 2, n - 1)), aa_pixel_avx2<P>(t, v, std::min(x0 + 3, n - 1)), x0, n, R, G, B);
+}
+
+template <class T>
+[[gnu::target("avx2,fma")]] void aa_row_avx2(const RowTaps& fx, const std::uint8_t* const* rows, const float* w, int count,
+                                             int n, int cn, float* v, float* bgr, int width, T* R, T* G, T* B) {
+  aa_vertical_avx2(rows, w, count, n, v);
+  if (cn != 3) aa_to_bgr(v, cn, n / cn, bgr), v = bgr;
+  switch (fx.pairs) {
+    case 1: return aa_horizontal_bgr_avx2<1>(fx, v, width, R, G, B);
+    case 2: return aa_horizontal_bgr_avx2<2>(fx, v, width, R, G, B);
+    case 3: return aa_horizontal_bgr_avx2<3>(fx, v, width, R, G, B);
+    case 4: return aa_horizontal_bgr_avx2<4>(fx, v, width, R, G, B);
+    default: return aa_horizontal_bgr_avx2<0>(fx, v, width, R, G, B);
+  }
 }
 inline bool aa_cpu_has_avx2() {
   static const bool yes = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
+    return __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
   }();
   return yes;
 }
 #endif
 
-/// `padded_row`: a byte past the row's last pixel may be read (for the 8-wide gathers).
-inline void aa_horizontal(const AxisFilter& f, const std::uint8_t* src, int cn, int n, std::uint8_t* R, std::uint8_t* G,
-                          std::uint8_t* B, bool padded_row = false) {
+/// `portable`: the baseline copy even where the CPU has AVX2 (tests compare the two).
+template <class T>
+void aa_row(const RowTaps& fx, const std::uint8_t* const* rows, const float* w, int count, int n, int cn, float* v, float* bgr,
+            int width, T* R, T* G, T* B, bool portable = false) {
 #ifdef FTMETA_DETAIL_AA_AVX2
-  if (aa_cpu_has_avx2()) {
-    if (f.channels == cn && (cn == 4 || (cn == 3 && padded_row))) return aa_horizontal_gather(f, src, n, R, G, B);
-    return aa_horizontal_avx2(f, src, cn, n, R, G, B);
-  }
+  if (aa_cpu_has_avx2() && !portable) return aa_row_avx2(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
 #endif
-  aa_horizontal_body(f, src, cn, n, R, G, B);
-}
-inline void aa_vertical(const std::uint8_t* const* rows, const std::int32_t* w, int count, int n, std::int32_t* acc,
-                        std::uint8_t* out) {
-#ifdef FTMETA_DETAIL_AA_AVX2
-  if (aa_cpu_has_avx2()) return aa_vertical_avx2(rows, w, count, n, acc, out);
-#endif
-  aa_vertical_body(rows, w, count, n, acc, out);
+  aa_row_body(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
 }
 #undef FTMETA_DETAIL_AA_HOT
 #undef FTMETA_DETAIL_AA_AVX2
 
+/// A geometric stage's output made one row at a time, as the pixel pass asks: planes R, G, B of whole
+/// levels, uint8 or float. Not thread-safe (one per sample).
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  virtual int width() const = 0;
+  virtual int height() const = 0;
+  virtual void row(int y, std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) = 0;
+  virtual void row(int y, float* R, float* G, float* B) = 0;
+};
+
 /// The resample of the box [x0, x1) x [y0, y1) of `src` (edge coordinates, taps clipped to `src`) to
-/// width x height, as PIL's Image.resize(size, BILINEAR, box) on `src`; flip_x reverses each row.
-/// row(y) gives output row y as planes R, G, B. PIL (13) runs the horizontal pass first unless the
-/// height shrinks by more than twice as many pixels as the width: then the vertical pass, on the source
-/// rows, comes first (the passes round to uint8 in between, so the order shows in the last bit). Rows
-/// asked in increasing or decreasing order cost one horizontal pass per input row (horizontal first) or
-/// one vertical and one horizontal pass per output row (vertical first). Not thread-safe (one per sample).
-class AntialiasRows {
+/// width x height, as PIL's Image.resize(size, BILINEAR, box) on `src` (within 1 grey level); flip_x
+/// reverses each row. row(y) makes output row y as planes R, G, B (uint8, or float unrounded in [0, 255]):
+/// one vertical pass over the source columns the row reads, then the horizontal pass; rows may be asked
+/// in any order, each costs the same. Not thread-safe (one per sample).
+class AntialiasRows final : public RowSource {
  public:
   AntialiasRows(const cv::Mat& src, double x0, double x1, double y0, double y1, int width, int height, bool flip_x = false)
       : src_(src), width_(width), fx_(triangle_filter(x0, x1, src.cols, width, flip_x)),
         fy_(triangle_filter(y0, y1, src.rows, height)) {
-    const double shrink_y = (y1 - y0) - height, shrink_x = (x1 - x0) - width;
-    vertical_first_ = shrink_y > 0 && shrink_y > 2 * shrink_x;
-    int ring = 1;
-    for (int c : fy_.count) ring = std::max(ring, c);
-    ring_ = vertical_first_ ? 1 : ring;
-    const std::size_t line = std::size_t(src.cols) * std::size_t(src.channels());
-    buffer_.resize(vertical_first_ ? line + 4 : std::size_t(ring) * 3 * std::size_t(width));  // + 4: the gathers' slack
-    gather_layout(fx_, src.cols, src.channels());
-    tag_.assign(std::size_t(ring_), -1);
-    acc_.resize(std::max(std::size_t(width), vertical_first_ ? line : 0));
-    if (vertical_first_) {  // the source columns the horizontal pass reads
-      lo_ = src.cols, hi_ = 0;
-      for (std::size_t x = 0; x < fx_.first.size(); ++x)
-        if (fx_.count[x] > 0) lo_ = std::min(lo_, fx_.first[x]), hi_ = std::max(hi_, fx_.first[x] + fx_.count[x]);
-      hi_ = std::max(hi_, lo_);
-    }
+    lo_ = src.cols, hi_ = 0;  // the source columns the horizontal pass reads
+    for (std::size_t x = 0; x < fx_.first.size(); ++x)
+      if (fx_.count[x] > 0) lo_ = std::min(lo_, fx_.first[x]), hi_ = std::max(hi_, fx_.first[x] + fx_.count[x]);
+    hi_ = std::max(hi_, lo_);
+    for (int& f : fx_.first) f = std::max(f - lo_, 0);
+    taps_ = row_taps(fx_, hi_ - lo_);
+    int most = 1;
+    for (int c : fy_.count) most = std::max(most, c);
+    rows_.resize(std::size_t(most));
+    line_.assign(std::size_t(hi_ - lo_) * std::size_t(src.channels()) + 8, 0.0f);  // + 8: the vector loads' slack
+    if (src.channels() != 3) bgr_.assign(std::size_t(hi_ - lo_) * 3 + 8, 0.0f);
   }
-  int width() const { return width_; }
-  int height() const { return static_cast<int>(fy_.count.size()); }
+  int width() const override { return width_; }
+  int height() const override { return static_cast<int>(fy_.count.size()); }
 
-  void row(int y, std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) {
-    const int first = fy_.first[std::size_t(y)], count = fy_.count[std::size_t(y)];
-    const std::int32_t* w = fy_.weight.data() + std::size_t(y) * std::size_t(fy_.taps);
-    if (vertical_first_) {  // the source rows' columns [lo_, hi_) interleaved, then the horizontal pass
-      const int cn = src_.channels();
-      rows_.resize(std::max(rows_.size(), std::size_t(count)));
-      for (int k = 0; k < count; ++k) rows_[std::size_t(k)] = src_.ptr<std::uint8_t>(first + k) + std::ptrdiff_t(lo_) * cn;
-      aa_vertical(rows_.data(), w, count, (hi_ - lo_) * cn, acc_.data(), buffer_.data() + std::ptrdiff_t(lo_) * cn);
-      aa_horizontal(fx_, buffer_.data(), cn, width_, R, G, B, true);
-      return;
-    }
-    const std::uint8_t* planes[3][64];
-    const std::uint8_t* const* rows[3] = {planes[0], planes[1], planes[2]};
-    std::vector<const std::uint8_t*> spill;  // more than 64 taps: a shrink by more than 31x
-    if (count > 64) spill.resize(3 * std::size_t(count));
-    for (int k = 0; k < count; ++k) {
-      const std::uint8_t* h = horizontal(first + k);
-      for (int c = 0; c < 3; ++c) {
-        const std::uint8_t* p = h + std::size_t(c) * std::size_t(width_);
-        if (count > 64) spill[std::size_t(c) * std::size_t(count) + std::size_t(k)] = p;
-        else planes[c][k] = p;
-      }
-    }
-    if (count > 64)
-      for (int c = 0; c < 3; ++c) rows[c] = spill.data() + std::size_t(c) * std::size_t(count);
-    std::uint8_t* out[3] = {R, G, B};
-    for (int c = 0; c < 3; ++c) aa_vertical(rows[c], w, count, width_, acc_.data(), out[c]);
-  }
+  void row(int y, std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) override { make(y, R, G, B); }
+  void row(int y, float* R, float* G, float* B) override { make(y, R, G, B); }
+  /// Runs the baseline (SSE2 or scalar) copy of the passes even where the CPU has AVX2: for the tests.
+  void use_portable_kernel(bool yes = true) { portable_ = yes; }
 
   /// The whole output as an 8-bit BGR image (for the passes that need an image: whole-image ops).
   cv::Mat image() {
@@ -288,29 +409,22 @@ class AntialiasRows {
   }
 
  private:
-  // Input row `y` after the horizontal pass: planes R, G, B of width_ values, from the ring.
-  const std::uint8_t* horizontal(int y) {
-    const std::size_t slot = std::size_t(y % ring_);
-    std::uint8_t* h = buffer_.data() + slot * 3 * std::size_t(width_);
-    if (tag_[slot] != y) {
-      const std::uint8_t* p = src_.ptr<std::uint8_t>(y);
-      const bool padded = p + std::ptrdiff_t(src_.cols) * src_.channels() + 1 <= src_.datalimit;
-      aa_horizontal(fx_, p, src_.channels(), width_, h, h + width_, h + 2 * width_, padded);
-      tag_[slot] = y;
-    }
-    return h;
+  template <class T>
+  void make(int y, T* R, T* G, T* B) {
+    static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, float>, "AntialiasRows::row writes uint8 or float planes");
+    const int first = fy_.first[std::size_t(y)], count = fy_.count[std::size_t(y)], cn = src_.channels();
+    for (int k = 0; k < count; ++k) rows_[std::size_t(k)] = src_.ptr<std::uint8_t>(first + k) + std::ptrdiff_t(lo_) * cn;
+    aa_row(taps_, rows_.data(), fy_.weight.data() + std::size_t(y) * std::size_t(fy_.taps), count, (hi_ - lo_) * cn, cn, line_.data(),
+           bgr_.data(), width_, R, G, B, portable_);
   }
-
   cv::Mat src_;
   int width_;
   AxisFilter fx_, fy_;
-  std::vector<const std::uint8_t*> rows_;
-  bool vertical_first_ = false;
+  RowTaps taps_;
   int lo_ = 0, hi_ = 0;
-  int ring_ = 1;
-  std::vector<std::uint8_t> buffer_;
-  std::vector<int> tag_;
-  std::vector<std::int32_t> acc_;
+  std::vector<const std::uint8_t*> rows_;
+  std::vector<float> line_, bgr_;
+  bool portable_ = false;
 };
 
 /// PIL's Image.resize((width, height), BILINEAR) of `src` (8-bit gray, BGR or BGRA) as an 8-bit BGR image.

@@ -168,9 +168,9 @@ struct FloatSteps {
   }
 };
 
-/// gather_row into planes: row y of the resampled output as R, G, B uint8 rows of W values each.
-FTMETA_DETAIL_HOT void gather_planes(const Resampled& r, int y, std::uint8_t* __restrict R, std::uint8_t* __restrict G,
-                                     std::uint8_t* __restrict B) {
+/// gather_row into planes: row y of the resampled output as R, G, B rows of W whole levels each (U: uint8 or float).
+template <class U>
+FTMETA_DETAIL_HOT void gather_planes(const Resampled& r, int y, U* __restrict R, U* __restrict G, U* __restrict B) {
   const int W = r.out.width, H = r.out.height;
   const cv::Rect& win = r.window;
   const int yy = r.flip_y ? H - 1 - y : y;
@@ -182,7 +182,7 @@ FTMETA_DETAIL_HOT void gather_planes(const Resampled& r, int y, std::uint8_t* __
       r.rows->row(yy - win.y, R + x0, G + x0, B + x0);
     } else {
     const std::uint8_t* p = r.image.ptr<std::uint8_t>(yy - win.y);
-    std::uint8_t *__restrict r_ = R + x0, *__restrict g_ = G + x0, *__restrict b_ = B + x0;
+    U *__restrict r_ = R + x0, *__restrict g_ = G + x0, *__restrict b_ = B + x0;
     if (cn == 3 && !r.flip_x) {
       for (int x = 0; x < n; ++x) r_[x] = p[3 * x + 2], g_[x] = p[3 * x + 1], b_[x] = p[3 * x];
     } else if (cn == 3) {
@@ -197,14 +197,14 @@ FTMETA_DETAIL_HOT void gather_planes(const Resampled& r, int y, std::uint8_t* __
     }
     }
   }
-  for (std::uint8_t* plane : {R, G, B}) {
-    std::fill(plane, plane + x0, std::uint8_t(0));
-    std::fill(plane + x1, plane + W, std::uint8_t(0));
+  for (U* plane : {R, G, B}) {
+    std::fill(plane, plane + x0, U(0));
+    std::fill(plane + x1, plane + W, U(0));
   }
   if (r.clips) {
     const auto [c0, c1] = clip_span(r, y);
-    const auto f = static_cast<std::uint8_t>(r.fill);
-    for (std::uint8_t* plane : {R, G, B}) {
+    const auto f = static_cast<U>(r.fill);
+    for (U* plane : {R, G, B}) {
       std::fill(plane, plane + c0, f);
       std::fill(plane + c1, plane + W, f);
     }
@@ -233,22 +233,18 @@ template <class T>
 FTMETA_DETAIL_HOT void pixel_pass_body(const Resampled& r, const PixelProgram& program, const ChannelAffine& affine, T* out) {
   const int W = r.out.width, H = r.out.height;
   const std::size_t plane = std::size_t(W) * std::size_t(H);
-  std::vector<std::uint8_t> row(std::size_t(3) * W);
-  std::uint8_t *ur = row.data(), *ug = ur + W, *ub = ug + W;
-  if (program.size == 0) {  // ToTensor and Normalize only: one multiply-add per value, in double as a table would be
+  std::vector<float> planes(std::size_t(3) * W);
+  float *fr = planes.data(), *fg = fr + W, *fb = fg + W;
+  if (program.size == 0) {  // ToTensor and Normalize only: one multiply-add per value
     for (int y = 0; y < H; ++y) {
       T* R = out + std::size_t(y) * W;
       if constexpr (std::is_same_v<T, std::uint8_t>) {
         gather_planes(r, y, R, R + plane, R + 2 * plane);
       } else {
-        gather_planes(r, y, ur, ug, ub);
-        const std::uint8_t* in[3] = {ur, ug, ub};
-        for (int c = 0; c < 3; ++c) {
-          const double scale = affine.scale[c], bias = affine.bias[c];
-          const std::uint8_t* __restrict v = in[c];
-          T* __restrict o = R + std::size_t(c) * plane;
-          for (int x = 0; x < W; ++x) o[x] = static_cast<T>(scale * v[x] + bias);
-        }
+        gather_planes(r, y, fr, fg, fb);
+        finish_plane(fr, R, float(affine.scale[0]), float(affine.bias[0]), W);
+        finish_plane(fg, R + plane, float(affine.scale[1]), float(affine.bias[1]), W);
+        finish_plane(fb, R + 2 * plane, float(affine.scale[2]), float(affine.bias[2]), W);
       }
     }
     return;
@@ -258,8 +254,6 @@ FTMETA_DETAIL_HOT void pixel_pass_body(const Resampled& r, const PixelProgram& p
   // when a contrast step follows, sums the grey and keeps the rows in uint8 planes (exact, see
   // FloatSteps) for the next segment, which starts from them. The last segment writes `out`.
   FloatSteps steps(program);
-  std::vector<float> planes(std::size_t(3) * W);
-  float *fr = planes.data(), *fg = fr + W, *fb = fg + W;
   std::unique_ptr<std::uint8_t[]> kept;  // not value-initialized: every row is written before it is read
   int from = 0;
   for (bool from_input = true;; from_input = false) {
@@ -273,8 +267,7 @@ FTMETA_DETAIL_HOT void pixel_pass_body(const Resampled& r, const PixelProgram& p
     for (int y = 0; y < H; ++y) {
       std::uint8_t* k = kept ? kept.get() + std::size_t(y) * W : nullptr;  // row y of the kept planes R, G, B
       if (from_input) {
-        gather_planes(r, y, ur, ug, ub);
-        u8_to_float(ur, fr, W), u8_to_float(ug, fg, W), u8_to_float(ub, fb, W);
+        gather_planes(r, y, fr, fg, fb);
       } else {
         u8_to_float(k, fr, W), u8_to_float(k + plane, fg, W), u8_to_float(k + 2 * plane, fb, W);
       }

@@ -9,6 +9,7 @@
 
 #include <ftmeta/transforms/geometry.hpp>
 #include <ftmeta/transforms/kernels/antialias.hpp>
+#include <ftmeta/transforms/kernels/warp.hpp>
 #include <ftmeta/transforms/ops.hpp>
 
 #include <opencv2/core.hpp>
@@ -38,8 +39,8 @@ inline std::pair<int, int> axis_window(double s, double o, int out, int n) {
 /// output that lies inside the input; outside it the output is zero (torchvision pads with 0).
 struct Resampled {
   cv::Mat image;  // a view of the input or an OpenCV temporary; 1, 3 or 4 channels as the input
-  // or, for an axis-aligned resize, the window's rows made on demand (flip_x already folded in); image is then empty
-  std::shared_ptr<AntialiasRows> rows;
+  // or the window's rows made on demand (a resize, flip_x already folded in, or a warp); image is then empty
+  std::shared_ptr<RowSource> rows;
   cv::Rect window;
   ImageSize out;
   bool flip_x = false, flip_y = false;
@@ -48,40 +49,6 @@ struct Resampled {
   ImageSize clip_size{};
   int fill = 0;
 };
-
-/// Output columns [lo, hi) (of `width`) of row y whose centres the map `m` sends inside `frame`.
-inline std::pair<int, int> frame_span(const Affine2D& m, ImageSize frame, int width, int y) {
-  double lo = 0, hi = width;
-  const double yc = y + 0.5;
-  // u = a * xc + (b * yc + c) in [0, w), v = d * xc + (e * yc + f) in [0, h), xc = x + 0.5
-  auto limit = [&](double slope, double offset, double size) {
-    if (std::abs(slope) < 1e-12) {
-      if (offset < 0 || offset >= size) hi = lo;
-      return;
-    }
-    double t0 = (0 - offset) / slope, t1 = (size - offset) / slope;
-    if (t0 > t1) std::swap(t0, t1);
-    lo = std::max(lo, t0), hi = std::min(hi, t1);
-  };
-  limit(m.a, m.b * yc + m.c, frame.width);
-  limit(m.d, m.e * yc + m.f, frame.height);
-  const int x0 = std::clamp(static_cast<int>(std::ceil(lo - 0.5 - 1e-9)), 0, width);
-  const int x1 = std::clamp(static_cast<int>(std::ceil(hi - 0.5 - 1e-9)), x0, width);
-  return {x0, x1};
-}
-
-/// In a warped output (one image of the output's size): the pixels whose centres `m` maps outside
-/// `frame` become `fill` (all channels).
-inline void fill_outside(cv::Mat& image, const Affine2D& m, ImageSize frame, int fill) {
-  const int cn = image.channels();
-  const auto f = static_cast<std::uint8_t>(fill);
-  for (int y = 0; y < image.rows; ++y) {
-    const auto [x0, x1] = frame_span(m, frame, image.cols, y);
-    std::uint8_t* row = image.ptr<std::uint8_t>(y);
-    std::fill(row, row + std::ptrdiff_t(x0) * cn, f);
-    std::fill(row + std::ptrdiff_t(x1) * cn, row + std::ptrdiff_t(image.cols) * cn, f);
-  }
-}
 
 /// Executes a folded geometric step on an image: the non-template core of every GeometricStage.
 inline Resampled resample(const cv::Mat& src, const GeomStep& step) {
@@ -112,13 +79,10 @@ inline Resampled resample(const cv::Mat& src, const GeomStep& step) {
         k = {m.a / kx, m.b / kx, (m.c - need.x) / kx, m.d / ky, m.e / ky, (m.f - need.y) / ky};
       }
     }
-    const cv::Matx23d centre_map(k.a, k.b, k.c + 0.5 * (k.a + k.b) - 0.5, k.d, k.e, k.f + 0.5 * (k.d + k.e) - 0.5);
-    cv::warpAffine(base, r.image, centre_map, cv::Size(W, H), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
-    r.window = cv::Rect(0, 0, W, H);
     // Outside the input is zero (torchvision pads with zeros), then the fill of the earlier filling op's
     // frame; the last filling op's frame is applied by the pixel pass (clip).
-    fill_outside(r.image, m, {src.rows, src.cols}, 0);
-    if (step.clips2) fill_outside(r.image, step.clip2, step.clip2_size, step.fill2);
+    r.rows = std::make_shared<WarpRows>(base, k, step.out, m, ImageSize{src.rows, src.cols}, step.clips2, step.clip2, step.clip2_size, step.fill2);
+    r.window = cv::Rect(0, 0, W, H);
     return r;
   }
   // Flips become reversed reads in the pixel pass; what is left is scale + offset per axis.
