@@ -19,3 +19,14 @@
 #include <ftmeta/optim/impl/optimizer.ipp>
 #include <ftmeta/train/impl/fine_tune.ipp>
 #include <ftmeta/train/impl/trainer_core.ipp>
+#include <ftmeta/transforms/kernels/impl/resample.ipp>
+#include <ftmeta/transforms/kernels/neighbourhood.hpp>
+
+// The pixel pass (and its form with blurs) for the two outputs there are; the headers declare these
+// instances extern under FTMETA_SEPARATE_COMPILATION, so no other TU compiles them.
+namespace ftmeta::transforms::detail {
+template void pixel_pass<float>(const Resampled&, const PixelProgram&, const ChannelAffine&, float*);
+template void pixel_pass<std::uint8_t>(const Resampled&, const PixelProgram&, const ChannelAffine&, std::uint8_t*);
+template void pixel_pass_with_blurs<float>(const Resampled&, const PixelProgram&, const ChannelAffine&, float*);
+template void pixel_pass_with_blurs<std::uint8_t>(const Resampled&, const PixelProgram&, const ChannelAffine&, std::uint8_t*);
+}  // namespace ftmeta::transforms::detail

@@ -4,6 +4,7 @@
 // output (a value, or standard normal noise from the op's own seed). OpenCV only.
 #pragma once
 
+#include <ftmeta/core/config.hpp>
 #include <ftmeta/core/rng.hpp>
 #include <ftmeta/transforms/geometry.hpp>
 #include <ftmeta/transforms/kernels/pixel_pass.hpp>
@@ -72,6 +73,13 @@ void pixel_pass_with_blurs(const Resampled& r, const PixelProgram& program, cons
   for (int i = from; i < program.size; ++i) rest.push(program.steps[i]);
   pixel_pass(current, rest, affine, out);
 }
+
+#if defined(FTMETA_SEPARATE_COMPILATION)
+// Compiled once, in ftmeta::core (src/ftmeta_core.cpp), as the pixel pass itself.
+extern template void pixel_pass_with_blurs<float>(const Resampled&, const PixelProgram&, const ChannelAffine&, float*);
+extern template void pixel_pass_with_blurs<std::uint8_t>(const Resampled&, const PixelProgram&, const ChannelAffine&,
+                                                         std::uint8_t*);
+#endif
 
 /// Standard normal values from a generator (Box-Muller), for RandomErasing's value 'random'.
 inline void fill_normal(Rng& rng, float* out, std::size_t n) {

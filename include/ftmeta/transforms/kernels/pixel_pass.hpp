@@ -5,6 +5,7 @@
 // Compiled twice on plain x86-64 (SSE2, and AVX2 chosen at run time), with the same bits. OpenCV only.
 #pragma once
 
+#include <ftmeta/core/config.hpp>
 #include <ftmeta/transforms/geometry.hpp>
 #include <ftmeta/transforms/kernels/resample.hpp>
 
@@ -330,6 +331,13 @@ inline const char* pixel_pass_isa() {
 #endif
 #undef FTMETA_DETAIL_HOT
 #undef FTMETA_DETAIL_AVX2_COPY
+
+#if defined(FTMETA_SEPARATE_COMPILATION)
+// Compiled once, in ftmeta::core (src/ftmeta_core.cpp), for the two outputs there are: a TU that runs a
+// pipeline then compiles none of the pass's copies (about 80 KB of vector code).
+extern template void pixel_pass<float>(const Resampled&, const PixelProgram&, const ChannelAffine&, float*);
+extern template void pixel_pass<std::uint8_t>(const Resampled&, const PixelProgram&, const ChannelAffine&, std::uint8_t*);
+#endif
 
 }  // namespace detail
 
