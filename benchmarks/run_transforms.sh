@@ -5,6 +5,8 @@
 # FTMETA_BENCH_CORPUS=DIR: the JPEGs under DIR (class subfolders allowed), decoded as found, on both sides;
 # unset: the mate-backgrounds photos cut to 500x375.
 # FTMETA_BENCH_CLOCK=cpu times each side by its thread's CPU time instead of wall-clock (a shared machine).
+# FTMETA_BENCH_ROUNDS=N (3): the two programs run N times, alternating (ftmeta, peers, ftmeta, ...), and each row
+# keeps its best time; on a VM whose speed drifts over minutes, both sides then see the same phases.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -16,13 +18,20 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "# $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# load before: $(uptime | sed 's/.*load average: //')"
-OMP_NUM_THREADS=1 "$build/benchmarks/bench_transforms" "$passes_cpp" >"$out"
-OMP_NUM_THREADS=1 "$python" "$here/benchmarks/transforms_peers.py" "$passes_py" >>"$out"
+rounds=${FTMETA_BENCH_ROUNDS:-3}
+: >"$out"
+i=0
+while [ "$i" -lt "$rounds" ]; do
+  OMP_NUM_THREADS=1 "$build/benchmarks/bench_transforms" "$passes_cpp" >>"$out"
+  OMP_NUM_THREADS=1 "$python" "$here/benchmarks/transforms_peers.py" "$passes_py" >>"$out"
+  i=$((i + 1))
+done
+echo "# $rounds rounds, alternating ftmeta and its peers; each row: its best round"
 echo "# load after: $(uptime | sed 's/.*load average: //')"
-grep '^#' "$out"
+grep '^#' "$out" | sort -u
 awk '
   /^#/ { next }
-  { t[$1] = $2 }
+  { if (!($1 in t) || $2 < t[$1]) t[$1] = $2 }
   END {
     row = "| %-34s | %9.3f | %s |\n"
     printf "| %-34s | %9s | %s |\n", "canonical chain (one thread)", "ms/image", "ftmeta fused is"

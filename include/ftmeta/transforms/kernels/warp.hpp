@@ -91,47 +91,58 @@ FTMETA_DETAIL_WARP_HOT void warp_pixels(const cv::Mat& src, int ou, float u0, fl
 struct FusedMultiplyAdd {
   FTMETA_DETAIL_WARP_HOT float operator()(float p, float q, float r) const { return __builtin_fmaf(p, q, r); }
 };
-/// warp_pixels for BGR with AVX2: 8 pixels a step, each corner's B, G, R gathered as one 32-bit word. Groups
-/// whose words could reach past the image's last byte go to warp_pixels.
+/// warp_pixels for BGR with AVX2: 8 pixels a step. Each pixel's two left-right neighbours lie 3 bytes apart,
+/// so one 64-bit gather element holds both (B G R B' | G' R' ..): two gathers of 4 elements per source row
+/// instead of two of 8. Where the right neighbour is clamped to the left one (the image's edge columns) its
+/// weight wu is 0, which gives the scalar loop's bits (t = a0 either way). Groups whose 8 bytes could reach
+/// past the image's last byte go to warp_pixels.
 template <class T>
 [[gnu::target("avx2,fma")]] void warp_row_avx2(const cv::Mat& src, int ou, float u0, float a, int ov, float v0, float d, int x0,
                                                int x1, T* R, T* G, T* B) {
   const FusedMultiplyAdd fma;
   if (src.channels() != 3) return warp_pixels(src, ou, u0, a, ov, v0, d, x0, x1, R, G, B, fma);
-  const int* base = reinterpret_cast<const int*>(src.data);
-  const long long room = static_cast<long long>(src.datalimit - src.data) - 4;  // the last offset a word may start at
+  const auto* base = reinterpret_cast<const long long*>(src.data);
+  const __m256i room = _mm256_set1_epi32(static_cast<int>(std::min<long long>(static_cast<long long>(src.datalimit - src.data) - 8, 0x7fffffff)));
   const __m256 va = _mm256_set1_ps(a), vd = _mm256_set1_ps(d), vu0 = _mm256_set1_ps(u0), vv0 = _mm256_set1_ps(v0);
   const __m256i last_x = _mm256_set1_epi32(src.cols - 1), last_y = _mm256_set1_epi32(src.rows - 1), zero = _mm256_setzero_si256();
-  const __m256i step = _mm256_set1_epi32(static_cast<int>(src.step)), three = _mm256_set1_epi32(3), one = _mm256_set1_epi32(1);
+  const __m256i step = _mm256_set1_epi32(static_cast<int>(src.step)), one = _mm256_set1_epi32(1);
   const __m256i byte = _mm256_set1_epi32(0xff), vou = _mm256_set1_epi32(ou), vov = _mm256_set1_epi32(ov);
+  const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);  // gathers of pixels (0 1 4 5) and (2 3 6 7)
   const __m256 lanes = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), half = _mm256_set1_ps(0.5f), top_level = _mm256_set1_ps(255.0f);
   int x = x0;
   for (; x + 8 <= x1; x += 8) {
     const __m256 xs = _mm256_add_ps(_mm256_set1_ps(float(x)), lanes);
     const __m256 u = _mm256_fmadd_ps(va, xs, vu0), v = _mm256_fmadd_ps(vd, xs, vv0);
-    const __m256 fu = _mm256_floor_ps(u), fv = _mm256_floor_ps(v), wu = _mm256_sub_ps(u, fu), wv = _mm256_sub_ps(v, fv);
+    const __m256 fu = _mm256_floor_ps(u), fv = _mm256_floor_ps(v), wv = _mm256_sub_ps(v, fv);
     const __m256i iu = _mm256_add_epi32(_mm256_cvttps_epi32(fu), vou), iv = _mm256_add_epi32(_mm256_cvttps_epi32(fv), vov);
-    const __m256i c0 = _mm256_mullo_epi32(_mm256_min_epi32(_mm256_max_epi32(iu, zero), last_x), three);
-    const __m256i c1 = _mm256_mullo_epi32(_mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(iu, one), zero), last_x), three);
+    // the right neighbour is the next pixel only for 0 <= iu < last_x; elsewhere it is clamped onto the left one
+    const __m256i inside = _mm256_andnot_si256(_mm256_cmpgt_epi32(zero, iu), _mm256_cmpgt_epi32(last_x, iu));
+    const __m256 wu = _mm256_and_ps(_mm256_sub_ps(u, fu), _mm256_castsi256_ps(inside));
+    const __m256i cu = _mm256_min_epi32(_mm256_max_epi32(iu, zero), last_x), c0 = _mm256_add_epi32(_mm256_slli_epi32(cu, 1), cu);
     const __m256i r0 = _mm256_mullo_epi32(_mm256_min_epi32(_mm256_max_epi32(iv, zero), last_y), step);
     const __m256i r1 = _mm256_mullo_epi32(_mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(iv, one), zero), last_y), step);
-    const __m256i o00 = _mm256_add_epi32(r0, c0), o01 = _mm256_add_epi32(r0, c1), o10 = _mm256_add_epi32(r1, c0),
-                  o11 = _mm256_add_epi32(r1, c1);
-    alignas(32) int far[8];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(far), _mm256_max_epi32(o11, _mm256_max_epi32(o01, o10)));
-    if (*std::max_element(far, far + 8) > room) {
+    const __m256i o0 = _mm256_add_epi32(r0, c0), o1 = _mm256_add_epi32(r1, c0);
+    if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_max_epi32(o0, o1), room)) != 0) {
       warp_pixels(src, ou, u0, a, ov, v0, d, x, x + 8, R, G, B, fma);
       continue;
     }
-    const __m256i p00 = _mm256_i32gather_epi32(base, o00, 1), p01 = _mm256_i32gather_epi32(base, o01, 1);
-    const __m256i p10 = _mm256_i32gather_epi32(base, o10, 1), p11 = _mm256_i32gather_epi32(base, o11, 1);
+    // per source row: the low words (B G R B') and high words (G' R' ..) of the 8 pixels, in pixel order
+    __m256i lo[2], hi[2];
+    const __m256i rows[2] = {_mm256_permutevar8x32_epi32(o0, order), _mm256_permutevar8x32_epi32(o1, order)};
+    for (int k = 0; k < 2; ++k) {
+      const __m256 ga = _mm256_castsi256_ps(_mm256_i32gather_epi64(base, _mm256_castsi256_si128(rows[k]), 1));
+      const __m256 gb = _mm256_castsi256_ps(_mm256_i32gather_epi64(base, _mm256_extracti128_si256(rows[k], 1), 1));
+      lo[k] = _mm256_castps_si256(_mm256_shuffle_ps(ga, gb, 0x88)), hi[k] = _mm256_castps_si256(_mm256_shuffle_ps(ga, gb, 0xDD));
+    }
     T* planes[3] = {B, G, R};
     for (int c = 0; c < 3; ++c) {
-      const int shift = 8 * c;
-      const __m256 a0 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(p00, shift), byte));
-      const __m256 a1 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(p01, shift), byte));
-      const __m256 b0 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(p10, shift), byte));
-      const __m256 b1 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(p11, shift), byte));
+      __m256i left[2], right[2];
+      for (int k = 0; k < 2; ++k) {
+        left[k] = _mm256_and_si256(_mm256_srli_epi32(lo[k], 8 * c), byte);
+        right[k] = c == 0 ? _mm256_srli_epi32(lo[k], 24) : _mm256_and_si256(_mm256_srli_epi32(hi[k], 8 * (c - 1)), byte);
+      }
+      const __m256 a0 = _mm256_cvtepi32_ps(left[0]), a1 = _mm256_cvtepi32_ps(right[0]);
+      const __m256 b0 = _mm256_cvtepi32_ps(left[1]), b1 = _mm256_cvtepi32_ps(right[1]);
       const __m256 t = _mm256_fmadd_ps(wu, _mm256_sub_ps(a1, a0), a0), b = _mm256_fmadd_ps(wu, _mm256_sub_ps(b1, b0), b0);
       const __m256 value = _mm256_fmadd_ps(wv, _mm256_sub_ps(b, t), t);
       const __m256i level = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_add_ps(value, half), top_level));  // aa_level
