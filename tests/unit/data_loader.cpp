@@ -9,6 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -140,6 +141,32 @@ TEST_CASE("data: each sample is transformed with Rng::for_sample(seed, epoch, in
       TinyPipeline{}(img, rng, expected);
       CHECK(torch::equal(b.images[j], expected));
     }
+}
+
+TEST_CASE("data: a batch tensor is written again only after the caller has let go of it", "[data][loader]") {
+  TempDir tmp;
+  const auto source = files_source(make_files(tmp.path, 12));
+  for (int workers : {0, 2}) {
+    INFO(workers << " worker threads");
+    Loader loader(source, TinyPipeline{}, {8, 6}, {.batch_size = 4, .seed = 3, .num_workers = workers});
+    // One image of the first batch held as a view (not the batch's own Tensor), and a copy of it.
+    torch::Tensor held, copy;
+    using Weak = c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>;
+    std::vector<Weak> earlier;  // every batch's tensor, without keeping it alive
+    int batches = 0, again = 0;
+    for (int epoch = 0; epoch < 4; ++epoch)
+      for (Batch& b : loader.epoch(epoch)) {
+        ++batches;
+        if (!held.defined()) held = b.images[1], copy = held.clone();
+        else CHECK(b.images.data_ptr() != held.data_ptr<float>() - held.numel());
+        // the same tensor object as an earlier batch: only the loader can have kept it alive
+        for (const Weak& w : earlier) again += w.lock().get() == b.images.unsafeGetTensorImpl();
+        earlier.emplace_back(b.images.getIntrusivePtr());
+      }
+    CHECK(batches == 12);
+    CHECK(torch::equal(held, copy));  // its storage was never written again
+    CHECK(again > 0);                 // the batches dropped as the loop moved on were written again
+  }
 }
 
 TEST_CASE("data: loader drop_last and shuffle off", "[data][loader]") {

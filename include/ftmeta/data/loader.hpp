@@ -194,6 +194,9 @@ class Loader {
 
   std::shared_ptr<Chunk> chunk_for(std::int64_t pos);  // m_ held
 
+  // A batch tensor of `count` rows: a spare one nobody holds any more, else a new one (m_ held).
+  torch::Tensor batch_tensor(std::int64_t count);
+
   // Decodes and transforms one sample into its row; records the outcome under m_.
   void process(Chunk& chunk, std::int64_t row, std::int64_t idx, std::uint64_t key, std::int64_t epoch);
 
@@ -224,6 +227,10 @@ class Loader {
   std::vector<std::uint64_t> keys_;  // per position: the sample's Rng counter (index + visit * n)
   bool pinned_ = false;
   std::map<std::int64_t, std::shared_ptr<Chunk>> chunks_;
+  // Batch tensors handed out, kept for reuse once the caller has dropped every reference to them (not
+  // for pinned batches, whose asynchronous copies torch's host allocator tracks): writing into pages
+  // already mapped saves the page faults of a fresh tensor per batch.
+  std::vector<torch::Tensor> spare_;
   LoaderStats stats_;
   std::vector<std::thread> workers_;  // last: started after everything above exists
 };

@@ -119,6 +119,10 @@ FTMETA_DECL std::optional<Batch> Loader::next() {
     }
     ++consume_;
     if (consume_ == chunk->first + chunk->count) {
+      if (!pinned_) {  // its tensor is reused once the caller has let go of it (batch_tensor)
+        if (spare_.size() > static_cast<std::size_t>(opt_.prefetch) + 2) spare_.erase(spare_.begin());
+        spare_.push_back(chunk->images);
+      }
       chunks_.erase(chunk->first / batch);
       work_cv_.notify_all();  // the prefetch window moved
     }
@@ -169,14 +173,25 @@ FTMETA_DECL std::shared_ptr<Loader::Chunk> Loader::chunk_for(std::int64_t pos) {
     auto c = std::make_shared<Chunk>();
     c->first = pos / b * b;
     c->count = std::min(b, n_ - c->first);
-    c->images = torch::empty({c->count, 3, size_.height, size_.width},
-                             torch::TensorOptions(torch::kFloat32).pinned_memory(pinned_));
+    c->images = batch_tensor(c->count);
     c->index.assign(perm_.begin() + c->first, perm_.begin() + c->first + c->count);
     c->state.assign(static_cast<std::size_t>(c->count), pending);
     c->why.assign(static_cast<std::size_t>(c->count), {});
     slot = std::move(c);
   }
   return slot;
+}
+
+FTMETA_DECL torch::Tensor Loader::batch_tensor(std::int64_t count) {
+  for (auto it = spare_.begin(); it != spare_.end(); ++it) {
+    // held by spare_ alone: no Tensor and no view of its storage is left anywhere else
+    if (it->size(0) == count && it->use_count() == 1 && it->storage().use_count() == 1) {
+      torch::Tensor t = std::move(*it);
+      spare_.erase(it);
+      return t;
+    }
+  }
+  return torch::empty({count, 3, size_.height, size_.width}, torch::TensorOptions(torch::kFloat32).pinned_memory(pinned_));
 }
 
 FTMETA_DECL void Loader::process(Chunk& chunk, std::int64_t row, std::int64_t idx, std::uint64_t key, std::int64_t epoch) {
