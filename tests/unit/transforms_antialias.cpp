@@ -126,3 +126,38 @@ TEST_CASE("antialias: rows asked in any order give the same image", "[transforms
 }
 
 }  // namespace unit_transforms_antialias
+
+namespace unit_transforms_antialias {
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+TEST_CASE("warp: the AVX2 rows are the scalar loop's bits, edges and clamped neighbours included", "[transforms][warp]") {
+  using namespace ftmeta::transforms::detail;
+  if (!aa_cpu_has_avx2()) {
+    WARN("skipped: this CPU has no AVX2");
+    return;
+  }
+  cv::Mat image(61, 83, CV_8UC3);
+  cv::RNG rng(7);
+  rng.fill(image, cv::RNG::UNIFORM, 0, 256);
+  const FusedMultiplyAdd fma;
+  int rows = 0;
+  // Rotations by up to ~12 degrees and scales 0.6-1.6 whose rows run off every edge: clamped columns and
+  // rows, the last bytes of the image (where the vector loop hands groups to the scalar one).
+  for (int k = 0; k < 40; ++k) {
+    const float a = float(rng.uniform(0.6, 1.6)), d = float(rng.uniform(-0.2, 0.2));
+    for (int y = 0; y < 70; y += 3) {
+      const double u = rng.uniform(-6.0, 10.0), v = y * 0.9 - 4 + rng.uniform(-2.0, 2.0);
+      const int ou = int(std::floor(u)), ov = int(std::floor(v));
+      const float u0 = float(u - ou), v0 = float(v - ov);
+      std::vector<float> fast(3 * 96), slow(3 * 96);
+      warp_row_avx2(image, ou, u0, a, ov, v0, d, 0, 96, fast.data(), fast.data() + 96, fast.data() + 192);
+      warp_pixels(image, ou, u0, a, ov, v0, d, 0, 96, slow.data(), slow.data() + 96, slow.data() + 192, fma);
+      REQUIRE(fast == slow);
+      ++rows;
+    }
+  }
+  CHECK(rows == 40 * 24);
+}
+#endif
+
+}  // namespace unit_transforms_antialias
