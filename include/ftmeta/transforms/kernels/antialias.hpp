@@ -58,8 +58,9 @@ inline AxisFilter triangle_filter(double in0, double in1, int size, int out, boo
     const int at = reversed ? out - 1 - xx : xx;
     f.first[std::size_t(at)] = xmin;
     f.count[std::size_t(at)] = std::max(xmax, 0);
+    const double norm = ww != 0.0 ? 1.0 / ww : 1.0;  // one division per output pixel, not per tap
     for (int x = 0; x < xmax; ++x)
-      f.weight[std::size_t(at) * std::size_t(f.taps) + std::size_t(x)] = static_cast<float>(ww != 0.0 ? k[std::size_t(x)] / ww : k[std::size_t(x)]);
+      f.weight[std::size_t(at) * std::size_t(f.taps) + std::size_t(x)] = static_cast<float>(k[std::size_t(x)] * norm);
   }
   return f;
 }
