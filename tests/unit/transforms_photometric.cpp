@@ -330,8 +330,8 @@ TEST_CASE("transforms: RandomResizedCrop with its own scale and ratio samples as
   CHECK((apply<Aug>(image, a) - apply_unfused<Aug>(image, b)).abs().max().item<double>() < 1e-5);
 }
 
-TEST_CASE("transforms: the pixel pass's AVX2 copy gives the baseline's bits; contrast twice in one draw", "[transforms]") {
-  // pixel_pass runs a copy compiled for AVX2 where the CPU has it; pixel_pass_body, inlined here, is this
+TEST_CASE("transforms: the pixel pass's AVX2 and AVX-512 copies give the baseline's bits; contrast twice in one draw", "[transforms]") {
+  // pixel_pass runs a copy compiled for AVX-512 or AVX2 where the CPU has it; pixel_pass_body, inlined here, is this
   // file's build (baseline x86-64 unless the build targets more). Same operations in the same order: the
   // same bits, for every geometry (warp with fill, flips, zero padding), input kind and output type. On a
   // CPU without AVX2 both are the baseline copy and this part checks nothing new.

@@ -2,7 +2,7 @@
 // One pass reads the geometric stage's result row by row (flips, padding and fill applied on the way),
 // runs the photometric steps in float (PIL's blends, to whole levels), and writes float32 RGB CHW (the
 // folded ToTensor and Normalize: one multiply-add per channel) or uint8 planes into the caller's buffer.
-// Compiled twice on plain x86-64 (SSE2, and AVX2 chosen at run time), with the same bits. OpenCV only.
+// Compiled three times on plain x86-64 (SSE2, and AVX2 or AVX-512 chosen at run time), with the same bits. OpenCV only.
 #pragma once
 
 #include <ftmeta/core/config.hpp>
@@ -73,11 +73,11 @@ inline void gather_row(const Resampled& r, int y, std::uint8_t* rgb) {
 // compiled with those assumptions (scoped here; the results are the same bits).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize("no-trapping-math", "finite-math-only", "no-signed-zeros")
+#pragma GCC optimize("no-trapping-math", "finite-math-only", "no-signed-zeros", "fp-contract=off")
 #endif
-// The pass below is compiled twice where the build targets plain x86-64 (SSE2) with GCC: as is, and for
-// AVX2 (8 floats a vector), chosen at run time by the CPU. Both run the same IEEE operations in the same
-// order (no FMA), so they give the same bits. The hot functions are always inlined into each copy.
+// The pass below is compiled three times where the build targets plain x86-64 (SSE2) with GCC: as is, for
+// AVX2 (8 floats a vector) and for AVX-512 (16), chosen at run time by the CPU. All run the same IEEE
+// operations in the same order (no FMA: fp-contract is off here), so they give the same bits. The hot functions are always inlined into each copy.
 #if defined(__GNUC__) || defined(__clang__)
 #define FTMETA_DETAIL_HOT [[gnu::always_inline]] inline
 #else
@@ -294,6 +294,21 @@ template <class T>
 [[gnu::target("avx2")]] void pixel_pass_avx2(const Resampled& r, const PixelProgram& program, const ChannelAffine& affine, T* out) {
   pixel_pass_body(r, program, affine, out);
 }
+/// The AVX-512 copy (16 floats a vector): the same operations, no contraction into fused multiply-adds
+/// (fp-contract=off above), so the same bits as the other copies.
+template <class T>
+[[gnu::target("avx512f,avx512bw,avx512dq,avx512vl,prefer-vector-width=512")]] void pixel_pass_avx512(const Resampled& r, const PixelProgram& program,
+                                                                             const ChannelAffine& affine, T* out) {
+  pixel_pass_body(r, program, affine, out);
+}
+inline bool cpu_has_avx512() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 &&
+           __builtin_cpu_supports("avx512dq") != 0 && __builtin_cpu_supports("avx512vl") != 0;
+  }();
+  return yes;
+}
 inline bool cpu_has_avx2() {
   static const bool yes = [] {
     __builtin_cpu_init();  // needed where this runs before libgcc's constructors (a static initializer)
@@ -308,10 +323,11 @@ inline bool cpu_has_avx2() {
 /// photometric steps each value gets one multiply-add per channel (ToTensor, Normalize folded: `affine`);
 /// with them the row runs the steps in float first (for uint8 output, rounding instead). A contrast step
 /// needs the grey mean of the image at its turn: the steps before it run on the whole image first, kept
-/// in uint8 (see pixel_pass_body). Vectorized: SSE2, or AVX2 where the CPU has it.
+/// in uint8 (see pixel_pass_body). Vectorized: SSE2, or AVX2 or AVX-512 where the CPU has it.
 template <class T>
 void pixel_pass(const Resampled& r, const PixelProgram& program, const ChannelAffine& affine, T* out) {
 #ifdef FTMETA_DETAIL_AVX2_COPY
+  if (cpu_has_avx512()) return pixel_pass_avx512(r, program, affine, out);
   if (cpu_has_avx2()) return pixel_pass_avx2(r, program, affine, out);
 #endif
   pixel_pass_body(r, program, affine, out);
@@ -320,7 +336,9 @@ void pixel_pass(const Resampled& r, const PixelProgram& program, const ChannelAf
 /// Which copy of the pixel pass runs on this CPU, in words (benchmark reports, tests).
 inline const char* pixel_pass_isa() {
 #ifdef FTMETA_DETAIL_AVX2_COPY
-  return cpu_has_avx2() ? "AVX2 (run-time dispatch from a baseline x86-64 build)" : "baseline x86-64 (SSE2)";
+  return cpu_has_avx512() ? "AVX-512 (run-time dispatch from a baseline x86-64 build)"
+         : cpu_has_avx2() ? "AVX2 (run-time dispatch from a baseline x86-64 build)"
+                          : "baseline x86-64 (SSE2)";
 #else
   return "the build's target ISA (no run-time dispatch)";
 #endif
