@@ -5,8 +5,10 @@
 // pass on that one row with each BGR pixel as a 4-float vector. No rounding between the passes (PIL rounds
 // to uint8 there): against PIL at most 1 grey level apart (tests/unit/transforms_antialias.cpp states the
 // bound). AntialiasRows hands out the output one row at a time as R, G, B planes, uint8 or float (then
-// unrounded, for the pixel pass to normalize), so no output image is made. Compiled twice on plain x86-64
-// (baseline SSE2, and AVX2 with FMA chosen at run time): the two copies agree within the same bound. OpenCV only.
+// unrounded, for the pixel pass to normalize), so no output image is made. Compiled three times on plain
+// x86-64 (baseline SSE2; AVX2 with FMA; AVX-512, whose horizontal pass runs on planes with one permute per
+// tap and 16 outputs, chosen at run time): the baseline agrees with the others within the same bound, the
+// AVX-512 pass gives the AVX2 pass's output. The source rows the next output rows need are prefetched. OpenCV only.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -122,6 +124,12 @@ struct RowTaps {
   // when taps is odd).
   int pairs = 0;
   std::vector<float> pair_weight;
+  // For planar rows (the AVX-512 pass, planar_groups): outputs [16g, 16g + 16) read the 32 plane values
+  // from base[g]; tap k of output 16g + i is value perm[(g * taps + k) * 16 + i] of that window, weighted
+  // wide[(g * taps + k) * 16 + i] (0 past the row's end). Empty: not made, or some group's taps reach
+  // past its 32 values (then the AVX2 pass runs).
+  std::vector<int> base, perm;
+  std::vector<float> wide;
 };
 
 /// `f`'s taps for BGR rows of `size` pixels (f.first relative to the row's start).
@@ -148,6 +156,29 @@ inline RowTaps row_taps(const AxisFilter& f, int size) {
           t.pair_weight[(x * std::size_t(t.pairs) + std::size_t(k / 2)) * 8 + std::size_t(k % 2 * 3 + c)] = t.weight[x * std::size_t(t.taps) + std::size_t(k)];
   }
   return t;
+}
+
+/// Fills t.base, t.perm and t.wide for `n` outputs, or leaves them empty where a group of 16 outputs reads
+/// more than 32 consecutive pixels (scales above about 1.8).
+inline void planar_groups(RowTaps& t, int n) {
+  const int groups = (n + 15) / 16, taps = t.taps;
+  std::vector<int> base(std::size_t(groups), 0), perm(std::size_t(groups) * std::size_t(taps) * 16, 0);
+  std::vector<float> wide(perm.size(), 0.0f);
+  for (int g = 0; g < groups; ++g) {
+    int first = t.offset[std::size_t(16 * g)] / 3;  // the group's leftmost tap (a flipped row runs leftwards)
+    for (int i = 1; i < 16; ++i) first = std::min(first, t.offset[std::size_t(std::min(16 * g + i, n - 1))] / 3);
+    base[std::size_t(g)] = first;
+    for (int i = 0; i < 16; ++i) {
+      const int x = std::min(16 * g + i, n - 1), at = t.offset[std::size_t(x)] / 3 - first;
+      if (at + taps > 32) return;  // the window cannot hold this output's taps
+      for (int k = 0; k < taps; ++k) {
+        const std::size_t j = (std::size_t(g) * std::size_t(taps) + std::size_t(k)) * 16 + std::size_t(i);
+        perm[j] = at + k;
+        wide[j] = 16 * g + i < n ? t.weight[std::size_t(x) * std::size_t(taps) + std::size_t(k)] : 0.0f;
+      }
+    }
+  }
+  t.base = std::move(base), t.perm = std::move(perm), t.wide = std::move(wide);
 }
 
 #if defined(__SSE2__)
@@ -334,6 +365,97 @@ template <class T>
     default: return aa_horizontal_bgr_avx2<0>(fx, v, width, R, G, B);
   }
 }
+/// The AVX-512 pass's first step: `pixels` BGR floats of v into planes b, g, r (16 pixels a step: two
+/// two-source permutes per plane).
+[[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] inline void aa_deinterleave_avx512(const float* v, int pixels, float* b, float* g,
+                                                                                      float* r) {
+  __m512i first[3], second[3];
+  for (int c = 0; c < 3; ++c) {
+    alignas(64) int i1[16], i2[16];
+    for (int i = 0; i < 16; ++i) {
+      const int src = 3 * i + c;  // of the 48 values: from the first two vectors, or from the third
+      i1[i] = src < 32 ? src : 0;
+      i2[i] = src < 32 ? i : 16 + src - 32;
+    }
+    first[c] = _mm512_load_si512(i1), second[c] = _mm512_load_si512(i2);
+  }
+  float* out[3] = {b, g, r};
+  int x = 0;
+  for (; x + 16 <= pixels; x += 16) {
+    const float* p = v + 3 * x;
+    const __m512 a0 = _mm512_loadu_ps(p), a1 = _mm512_loadu_ps(p + 16), a2 = _mm512_loadu_ps(p + 32);
+    for (int c = 0; c < 3; ++c)
+      _mm512_storeu_ps(out[c] + x, _mm512_permutex2var_ps(_mm512_permutex2var_ps(a0, first[c], a1), second[c], a2));
+  }
+  for (; x < pixels; ++x) b[x] = v[3 * x], g[x] = v[3 * x + 1], r[x] = v[3 * x + 2];
+}
+
+/// The horizontal pass on the three planes with AVX-512: 16 outputs a step, each tap's 16 values picked
+/// from a 32-value window of each plane by one permute (the group's indices and weights loaded once for the
+/// three). The even taps and the odd taps are summed apart and then added, in the order the AVX2 pass sums
+/// its tap pairs' halves: the same bits.
+template <class T>
+[[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] void aa_horizontal_planes_avx512(const RowTaps& t, const float* const* planes, int n,
+                                                                                    T* const* out) {
+  const int taps = t.taps;
+  const __m512 half = _mm512_set1_ps(0.5f), top_level = _mm512_set1_ps(255.0f);
+  for (int g = 0, x0 = 0; x0 < n; ++g, x0 += 16) {
+    const std::size_t at = std::size_t(t.base[std::size_t(g)]);
+    __m512 lo[3], hi[3], even[3], odd[3];
+    for (int c = 0; c < 3; ++c) lo[c] = _mm512_loadu_ps(planes[c] + at), hi[c] = _mm512_loadu_ps(planes[c] + at + 16);
+    const int* idx = t.perm.data() + std::size_t(g) * std::size_t(taps) * 16;
+    const float* w = t.wide.data() + std::size_t(g) * std::size_t(taps) * 16;
+    {
+      const __m512i i0 = _mm512_loadu_si512(idx);
+      const __m512 w0 = _mm512_loadu_ps(w);
+      for (int c = 0; c < 3; ++c) even[c] = _mm512_mul_ps(w0, _mm512_permutex2var_ps(lo[c], i0, hi[c])), odd[c] = _mm512_setzero_ps();
+    }
+    if (taps > 1) {
+      const __m512i i1 = _mm512_loadu_si512(idx + 16);
+      const __m512 w1 = _mm512_loadu_ps(w + 16);
+      for (int c = 0; c < 3; ++c) odd[c] = _mm512_mul_ps(w1, _mm512_permutex2var_ps(lo[c], i1, hi[c]));
+    }
+    for (int k = 2; k < taps; ++k) {
+      const __m512i ik = _mm512_loadu_si512(idx + 16 * k);
+      const __m512 wk = _mm512_loadu_ps(w + 16 * k);
+      for (int c = 0; c < 3; ++c) {
+        __m512& sum = k % 2 == 0 ? even[c] : odd[c];
+        sum = _mm512_fmadd_ps(wk, _mm512_permutex2var_ps(lo[c], ik, hi[c]), sum);
+      }
+    }
+    const __mmask16 keep = n - x0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - x0)) - 1);
+    for (int c = 0; c < 3; ++c) {  // whole levels as aa_level (see aa_store4)
+      const __m512i level = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_add_ps(_mm512_add_ps(even[c], odd[c]), half), top_level));
+      if constexpr (std::is_same_v<T, float>) _mm512_mask_storeu_ps(out[c] + x0, keep, _mm512_cvtepi32_ps(level));
+      else _mm512_mask_cvtusepi32_storeu_epi8(out[c] + x0, keep, level);
+    }
+  }
+}
+
+/// One output row with AVX-512 (where planar_groups made t's groups): the vertical pass as AVX2's, the row
+/// split into planes (`planes`: 3 x (pixels + 32) floats), then the horizontal pass plane by plane.
+template <class T>
+[[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] void aa_row_avx512(const RowTaps& fx, const std::uint8_t* const* rows, const float* w,
+                                                                      int count, int n, int cn, float* v, float* bgr, float* planes,
+                                                                      int width, T* R, T* G, T* B) {
+  aa_vertical_avx2(rows, w, count, n, v);
+  if (cn != 3) aa_to_bgr(v, cn, n / cn, bgr), v = bgr;
+  const int pixels = n / cn;
+  const std::size_t stride = std::size_t(pixels) + 32;
+  float *pb = planes, *pg = planes + stride, *pr = planes + 2 * stride;
+  aa_deinterleave_avx512(v, pixels, pb, pg, pr);
+  const float* const in[3] = {pb, pg, pr};
+  T* const out[3] = {B, G, R};
+  aa_horizontal_planes_avx512(fx, in, width, out);
+}
+inline bool aa_cpu_has_avx512() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 && __builtin_cpu_supports("avx512vl") != 0 &&
+           __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
+  }();
+  return yes;
+}
 inline bool aa_cpu_has_avx2() {
   static const bool yes = [] {
     __builtin_cpu_init();
@@ -343,12 +465,28 @@ inline bool aa_cpu_has_avx2() {
 }
 #endif
 
-/// `portable`: the baseline copy even where the CPU has AVX2 (tests compare the two).
+/// Which copy of the resample runs: the fastest the CPU has, at most AVX2, or the baseline (tests compare them).
+enum class AaKernel { best, avx2, baseline };
+
+/// Whether the AVX-512 pass can run here (then AntialiasRows makes its planar groups).
+inline bool aa_planar_available() {
+#ifdef FTMETA_DETAIL_AA_AVX2
+  return aa_cpu_has_avx512();
+#else
+  return false;
+#endif
+}
+
+/// One output row (`planes`: the AVX-512 pass's buffer, used where fx has planar groups).
 template <class T>
 void aa_row(const RowTaps& fx, const std::uint8_t* const* rows, const float* w, int count, int n, int cn, float* v, float* bgr,
-            int width, T* R, T* G, T* B, bool portable = false) {
+            float* planes, int width, T* R, T* G, T* B, AaKernel kernel = AaKernel::best) {
 #ifdef FTMETA_DETAIL_AA_AVX2
-  if (aa_cpu_has_avx2() && !portable) return aa_row_avx2(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
+  if (kernel == AaKernel::best && !fx.base.empty() && aa_cpu_has_avx512())
+    return aa_row_avx512(fx, rows, w, count, n, cn, v, bgr, planes, width, R, G, B);
+  if (kernel != AaKernel::baseline && aa_cpu_has_avx2()) return aa_row_avx2(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
+#else
+  (void)planes, (void)kernel;
 #endif
   aa_row_body(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
 }
@@ -382,6 +520,10 @@ class AntialiasRows final : public RowSource {
     hi_ = std::max(hi_, lo_);
     for (int& f : fx_.first) f = std::max(f - lo_, 0);
     taps_ = row_taps(fx_, hi_ - lo_);
+    if (aa_planar_available()) {
+      planar_groups(taps_, width);
+      if (!taps_.base.empty()) planes_.assign(3 * (std::size_t(hi_ - lo_) + 32), 0.0f);
+    }
     int most = 1;
     for (int c : fy_.count) most = std::max(most, c);
     rows_.resize(std::size_t(most));
@@ -394,7 +536,9 @@ class AntialiasRows final : public RowSource {
   void row(int y, std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) override { make(y, R, G, B); }
   void row(int y, float* R, float* G, float* B) override { make(y, R, G, B); }
   /// Runs the baseline (SSE2 or scalar) copy of the passes even where the CPU has AVX2: for the tests.
-  void use_portable_kernel(bool yes = true) { portable_ = yes; }
+  void use_portable_kernel(bool yes = true) { kernel_ = yes ? AaKernel::baseline : AaKernel::best; }
+  /// Runs at most the AVX2 copy (the tests compare it with the AVX-512 one).
+  void use_kernel(AaKernel k) { kernel_ = k; }
 
   /// The whole output as an 8-bit BGR image (for the passes that need an image: whole-image ops).
   cv::Mat image() {
@@ -415,8 +559,14 @@ class AntialiasRows final : public RowSource {
     static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, float>, "AntialiasRows::row writes uint8 or float planes");
     const int first = fy_.first[std::size_t(y)], count = fy_.count[std::size_t(y)], cn = src_.channels();
     for (int k = 0; k < count; ++k) rows_[std::size_t(k)] = src_.ptr<std::uint8_t>(first + k) + std::ptrdiff_t(lo_) * cn;
+    // The source rows the next output rows read first are not in cache yet (a photo is larger than L2):
+    // ask for the next two while this row is made.
+    for (int k = count; k < count + 2 && first + k < src_.rows; ++k) {
+      const std::uint8_t* p = src_.ptr<std::uint8_t>(first + k) + std::ptrdiff_t(lo_) * cn;
+      for (std::ptrdiff_t at = 0; at < std::ptrdiff_t(hi_ - lo_) * cn; at += 64) __builtin_prefetch(p + at);
+    }
     aa_row(taps_, rows_.data(), fy_.weight.data() + std::size_t(y) * std::size_t(fy_.taps), count, (hi_ - lo_) * cn, cn, line_.data(),
-           bgr_.data(), width_, R, G, B, portable_);
+           bgr_.data(), planes_.data(), width_, R, G, B, kernel_);
   }
   cv::Mat src_;
   int width_;
@@ -424,8 +574,8 @@ class AntialiasRows final : public RowSource {
   RowTaps taps_;
   int lo_ = 0, hi_ = 0;
   std::vector<const std::uint8_t*> rows_;
-  std::vector<float> line_, bgr_;
-  bool portable_ = false;
+  std::vector<float> line_, bgr_, planes_;
+  AaKernel kernel_ = AaKernel::best;
 };
 
 /// PIL's Image.resize((width, height), BILINEAR) of `src` (8-bit gray, BGR or BGRA) as an 8-bit BGR image.
