@@ -100,7 +100,7 @@ TEST_CASE("antialias: fused pipelines resample as torchvision (crop then resize,
   }
 }
 
-TEST_CASE("antialias: the AVX-512 rows are the AVX2 rows' bits (planes, flips, gray and BGRA, float and uint8)", "[transforms][antialias]") {
+TEST_CASE("antialias: the AVX-512 rows are the AVX2 rows' bits (planes, flips, gray and BGRA, float and uint8, Normalize folded)", "[transforms][antialias]") {
   using ftmeta::transforms::detail::AaKernel;
   using ftmeta::transforms::detail::AntialiasRows;
   if (!ftmeta::transforms::detail::aa_planar_available()) {
@@ -123,16 +123,26 @@ TEST_CASE("antialias: the AVX-512 rows are the AVX2 rows' bits (planes, flips, g
       AntialiasRows fast(*image, x0, std::min(x0 + bw, double(image->cols)), y0, std::min(y0 + bh, double(image->rows)), w, h, flip);
       AntialiasRows avx2(*image, x0, std::min(x0 + bw, double(image->cols)), y0, std::min(y0 + bh, double(image->rows)), w, h, flip);
       avx2.use_kernel(AaKernel::avx2);
-      std::vector<float> a(3 * std::size_t(w)), b(a.size());
+      std::vector<float> a(3 * std::size_t(w)), b(a.size()), e(a.size());
       std::vector<std::uint8_t> c(a.size()), d(a.size());
+      // ToTensor and Normalize with ImageNet's statistics, folded into the pass (row_affine) or after it
+      const float scale[3] = {1 / (255 * 0.229f), 1 / (255 * 0.224f), 1 / (255 * 0.225f)};
+      const float bias[3] = {-0.485f / 0.229f, -0.456f / 0.224f, -0.406f / 0.225f};
       for (int y = 0; y < h; ++y) {
         fast.row(y, a.data(), a.data() + w, a.data() + 2 * w);
         avx2.row(y, b.data(), b.data() + w, b.data() + 2 * w);
         fast.row(y, c.data(), c.data() + w, c.data() + 2 * w);
         avx2.row(y, d.data(), d.data() + w, d.data() + 2 * w);
+        fast.row_affine(y, e.data(), e.data() + w, e.data() + 2 * w, scale, bias);
         INFO("box " << x0 << "+" << bw << ", " << y0 << "+" << bh << " -> " << w << "x" << h << ", row " << y);
         REQUIRE(a == b);
         REQUIRE(c == d);
+        for (std::size_t i = 0; i < b.size(); ++i) {
+          const float k = scale[i / std::size_t(w)], o = bias[i / std::size_t(w)];
+          const volatile float product = k * b[i];  // two roundings, as the pixel pass: no fused multiply-add
+          b[i] = product + o;
+        }
+        REQUIRE(e == b);
       }
       ++compared;
     }

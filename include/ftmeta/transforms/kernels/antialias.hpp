@@ -365,6 +365,13 @@ template <class T>
     default: return aa_horizontal_bgr_avx2<0>(fx, v, width, R, G, B);
   }
 }
+// GCC writes the vector intrinsics' arithmetic as vector expressions, which it may contract (a multiply
+// then an add into one fused multiply-add, rounded once): here the order of roundings must be the AVX2
+// pass's, so no contraction.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
 /// aa_vertical_avx2 with AVX-512: 64 values a step, the same fused multiply-adds per value in the same
 /// order (the same bits).
 [[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] inline void aa_vertical_avx512(const std::uint8_t* const* rows, const float* w,
@@ -418,9 +425,11 @@ template <class T>
 /// from a 32-value window of each plane by one permute (the group's indices and weights loaded once for the
 /// three). The even taps and the odd taps are summed apart and then added, in the order the AVX2 pass sums
 /// its tap pairs' halves: the same bits.
+/// With `affine` (float output only: scale and bias per plane, B G R order) each level v is written as
+/// scale * v + bias, the pixel pass's last step (ToTensor and Normalize), in the same two operations.
 template <class T>
 [[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] void aa_horizontal_planes_avx512(const RowTaps& t, const float* const* planes, int n,
-                                                                                    T* const* out) {
+                                                                                    T* const* out, const float* affine) {
   const int taps = t.taps;
   const __m512 half = _mm512_set1_ps(0.5f), top_level = _mm512_set1_ps(255.0f);
   for (int g = 0, x0 = 0; x0 < n; ++g, x0 += 16) {
@@ -450,8 +459,13 @@ template <class T>
     const __mmask16 keep = n - x0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - x0)) - 1);
     for (int c = 0; c < 3; ++c) {  // whole levels as aa_level (see aa_store4)
       const __m512i level = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_add_ps(_mm512_add_ps(even[c], odd[c]), half), top_level));
-      if constexpr (std::is_same_v<T, float>) _mm512_mask_storeu_ps(out[c] + x0, keep, _mm512_cvtepi32_ps(level));
-      else _mm512_mask_cvtusepi32_storeu_epi8(out[c] + x0, keep, level);
+      if constexpr (std::is_same_v<T, float>) {
+        __m512 v = _mm512_cvtepi32_ps(level);
+        if (affine) v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(affine[c]), v), _mm512_set1_ps(affine[3 + c]));
+        _mm512_mask_storeu_ps(out[c] + x0, keep, v);
+      } else {
+        _mm512_mask_cvtusepi32_storeu_epi8(out[c] + x0, keep, level);
+      }
     }
   }
 }
@@ -461,7 +475,7 @@ template <class T>
 template <class T>
 [[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] void aa_row_avx512(const RowTaps& fx, const std::uint8_t* const* rows, const float* w,
                                                                       int count, int n, int cn, float* v, float* bgr, float* planes,
-                                                                      int width, T* R, T* G, T* B) {
+                                                                      int width, T* R, T* G, T* B, const float* affine) {
   aa_vertical_avx512(rows, w, count, n, v);
   if (cn != 3) aa_to_bgr(v, cn, n / cn, bgr), v = bgr;
   const int pixels = n / cn;
@@ -470,8 +484,11 @@ template <class T>
   aa_deinterleave_avx512(v, pixels, pb, pg, pr);
   const float* const in[3] = {pb, pg, pr};
   T* const out[3] = {B, G, R};
-  aa_horizontal_planes_avx512(fx, in, width, out);
+  aa_horizontal_planes_avx512(fx, in, width, out, affine);
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 inline bool aa_cpu_has_avx512() {
   static const bool yes = [] {
     __builtin_cpu_init();
@@ -502,17 +519,24 @@ inline bool aa_planar_available() {
 }
 
 /// One output row (`planes`: the AVX-512 pass's buffer, used where fx has planar groups).
+/// `affine` (see aa_horizontal_planes_avx512) only where the AVX-512 pass runs (aa_affine_folds).
 template <class T>
 void aa_row(const RowTaps& fx, const std::uint8_t* const* rows, const float* w, int count, int n, int cn, float* v, float* bgr,
-            float* planes, int width, T* R, T* G, T* B, AaKernel kernel = AaKernel::best) {
+            float* planes, int width, T* R, T* G, T* B, AaKernel kernel = AaKernel::best, const float* affine = nullptr) {
 #ifdef FTMETA_DETAIL_AA_AVX2
   if (kernel == AaKernel::best && !fx.base.empty() && aa_cpu_has_avx512())
-    return aa_row_avx512(fx, rows, w, count, n, cn, v, bgr, planes, width, R, G, B);
+    return aa_row_avx512(fx, rows, w, count, n, cn, v, bgr, planes, width, R, G, B, affine);
   if (kernel != AaKernel::baseline && aa_cpu_has_avx2()) return aa_row_avx2(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
 #else
   (void)planes, (void)kernel;
 #endif
+  (void)affine;
   aa_row_body(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
+}
+
+/// Whether aa_row applies `affine` itself for these taps and this kernel choice.
+inline bool aa_affine_folds(const RowTaps& fx, AaKernel kernel) {
+  return kernel == AaKernel::best && !fx.base.empty() && aa_planar_available();
 }
 #undef FTMETA_DETAIL_AA_HOT
 #undef FTMETA_DETAIL_AA_AVX2
@@ -526,6 +550,17 @@ class RowSource {
   virtual int height() const = 0;
   virtual void row(int y, std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) = 0;
   virtual void row(int y, float* R, float* G, float* B) = 0;
+  /// row(y, R, G, B), then each value v of plane c (R, G, B) as scale[c] * v + bias[c]: the pixel pass's
+  /// last step (ToTensor and Normalize), in the same two operations; a source may fold it into its pass.
+  virtual void row_affine(int y, float* R, float* G, float* B, const float* scale, const float* bias) {
+    row(y, R, G, B);
+    float* planes[3] = {R, G, B};
+    for (int c = 0; c < 3; ++c) {
+      const float k = scale[c], b = bias[c];
+      float* p = planes[c];
+      for (int x = 0, n = width(); x < n; ++x) p[x] = k * p[x] + b;
+    }
+  }
 };
 
 /// The resample of the box [x0, x1) x [y0, y1) of `src` (edge coordinates, taps clipped to `src`) to
@@ -559,6 +594,11 @@ class AntialiasRows final : public RowSource {
 
   void row(int y, std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) override { make(y, R, G, B); }
   void row(int y, float* R, float* G, float* B) override { make(y, R, G, B); }
+  void row_affine(int y, float* R, float* G, float* B, const float* scale, const float* bias) override {
+    if (!aa_affine_folds(taps_, kernel_)) return RowSource::row_affine(y, R, G, B, scale, bias);
+    const float affine[6] = {scale[2], scale[1], scale[0], bias[2], bias[1], bias[0]};  // the pass's plane order: B G R
+    make(y, R, G, B, affine);
+  }
   /// Runs the baseline (SSE2 or scalar) copy of the passes even where the CPU has AVX2: for the tests.
   void use_portable_kernel(bool yes = true) { kernel_ = yes ? AaKernel::baseline : AaKernel::best; }
   /// Runs at most the AVX2 copy (the tests compare it with the AVX-512 one).
@@ -579,7 +619,7 @@ class AntialiasRows final : public RowSource {
 
  private:
   template <class T>
-  void make(int y, T* R, T* G, T* B) {
+  void make(int y, T* R, T* G, T* B, const float* affine = nullptr) {
     static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, float>, "AntialiasRows::row writes uint8 or float planes");
     const int first = fy_.first[std::size_t(y)], count = fy_.count[std::size_t(y)], cn = src_.channels();
     for (int k = 0; k < count; ++k) rows_[std::size_t(k)] = src_.ptr<std::uint8_t>(first + k) + std::ptrdiff_t(lo_) * cn;
@@ -591,7 +631,7 @@ class AntialiasRows final : public RowSource {
       prefetched_ = at;
     }
     aa_row(taps_, rows_.data(), fy_.weight.data() + std::size_t(y) * std::size_t(fy_.taps), count, (hi_ - lo_) * cn, cn, line_.data(),
-           bgr_.data(), planes_.data(), width_, R, G, B, kernel_);
+           bgr_.data(), planes_.data(), width_, R, G, B, kernel_, affine);
   }
   cv::Mat src_;
   int width_;

@@ -237,10 +237,16 @@ FTMETA_DETAIL_HOT void pixel_pass_body(const Resampled& r, const PixelProgram& p
   std::vector<float> planes(std::size_t(3) * W);
   float *fr = planes.data(), *fg = fr + W, *fb = fg + W;
   if (program.size == 0) {  // ToTensor and Normalize only: one multiply-add per value
+    // A resample that fills whole rows writes them into `out` with the multiply-add folded in.
+    const bool whole_rows = r.rows && !r.clips && r.window == cv::Rect(0, 0, W, H);
+    const float scale[3] = {float(affine.scale[0]), float(affine.scale[1]), float(affine.scale[2])};
+    const float bias[3] = {float(affine.bias[0]), float(affine.bias[1]), float(affine.bias[2])};
     for (int y = 0; y < H; ++y) {
       T* R = out + std::size_t(y) * W;
       if constexpr (std::is_same_v<T, std::uint8_t>) {
         gather_planes(r, y, R, R + plane, R + 2 * plane);
+      } else if (whole_rows) {
+        r.rows->row_affine(r.flip_y ? H - 1 - y : y, R, R + plane, R + 2 * plane, scale, bias);
       } else {
         gather_planes(r, y, fr, fg, fb);
         finish_plane(fr, R, float(affine.scale[0]), float(affine.bias[0]), W);
