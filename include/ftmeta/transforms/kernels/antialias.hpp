@@ -367,7 +367,8 @@ template <class T>
 }
 // GCC writes the vector intrinsics' arithmetic as vector expressions, which it may contract (a multiply
 // then an add into one fused multiply-add, rounded once): here the order of roundings must be the AVX2
-// pass's, so no contraction.
+// pass's, so no contraction. The zero-masked forms with every lane kept (maskz, 0xffff) are the plain
+// instructions; GCC 12 warns of an uninitialized source in the unmasked intrinsics' headers.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")
@@ -382,10 +383,10 @@ template <class T>
     for (int k = 0; k < count; ++k) {
       const __m512 wk = _mm512_set1_ps(w[k]);
       const std::uint8_t* r = rows[k] + j;
-      a0 = _mm512_fmadd_ps(wk, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r)))), a0);
-      a1 = _mm512_fmadd_ps(wk, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 16)))), a1);
-      a2 = _mm512_fmadd_ps(wk, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 32)))), a2);
-      a3 = _mm512_fmadd_ps(wk, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 48)))), a3);
+      a0 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r)))), a0);
+      a1 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 16)))), a1);
+      a2 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 32)))), a2);
+      a3 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 48)))), a3);
     }
     _mm512_storeu_ps(out + j, a0), _mm512_storeu_ps(out + j + 16, a1), _mm512_storeu_ps(out + j + 32, a2), _mm512_storeu_ps(out + j + 48, a3);
   }
@@ -458,9 +459,9 @@ template <class T>
     }
     const __mmask16 keep = n - x0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - x0)) - 1);
     for (int c = 0; c < 3; ++c) {  // whole levels as aa_level (see aa_store4)
-      const __m512i level = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_add_ps(_mm512_add_ps(even[c], odd[c]), half), top_level));
+      const __m512i level = _mm512_maskz_cvttps_epi32(0xffff, _mm512_maskz_min_ps(0xffff, _mm512_add_ps(_mm512_add_ps(even[c], odd[c]), half), top_level));
       if constexpr (std::is_same_v<T, float>) {
-        __m512 v = _mm512_cvtepi32_ps(level);
+        __m512 v = _mm512_maskz_cvtepi32_ps(0xffff, level);
         if (affine) v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(affine[c]), v), _mm512_set1_ps(affine[3 + c]));
         _mm512_mask_storeu_ps(out[c] + x0, keep, v);
       } else {
