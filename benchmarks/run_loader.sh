@@ -1,14 +1,14 @@
 #!/bin/sh
 # Runs bench_loader and its Python peer (benchmarks/loader.py) in one go on the same corpus, and prints
 # the Loader table of docs/benchmarks.md with the machine, versions and load.
-# Usage: benchmarks/run_loader.sh [BUILD_DIR (build)] [EPOCHS_CPP (3)] [EPOCHS_PY (2)]
+# Usage: benchmarks/run_loader.sh [BUILD_DIR (build)] [EPOCHS_CPP (8)] [EPOCHS_PY (2)]
 # The corpus: FTMETA_BENCH_CORPUS=DIR (JPEGs in class subfolders, as ImageFolder reads them, decoded as found);
 # unset: mate-backgrounds JPEGs cut to 500x375, 12 per source image, made once in /tmp/ftmeta_loader_corpus.
 # FTMETA_BENCH_ROUNDS=N (2): the two programs run N times, alternating, and each row keeps its best rate.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
-epochs_cpp=${2:-3}
+epochs_cpp=${2:-8}
 epochs_py=${3:-2}
 python=${FTMETA_PYTHON:-$here/build/venv/bin/python}
 corpus=${FTMETA_BENCH_CORPUS:-${FTMETA_LOADER_CORPUS:-/tmp/ftmeta_loader_corpus}}
