@@ -6,10 +6,15 @@
 // to uint8 there): against PIL at most 1 grey level apart (tests/unit/transforms_antialias.cpp states the
 // bound). AntialiasRows hands out the output one row at a time as R, G, B planes, uint8 or float (then
 // unrounded, for the pixel pass to normalize), so no output image is made. Compiled three times on plain
-// x86-64 (baseline SSE2; AVX2 with FMA; AVX-512, whose horizontal pass runs on planes with one permute per
-// tap and 16 outputs, chosen at run time): the baseline agrees with the others within the same bound, the
+// x86-64 (baseline SSE2; AVX2 with FMA; AVX-512, whose kernels are in antialias_avx512.hpp, chosen at
+// run time; the taps in antialias_taps.hpp): the baseline agrees with the others within the same bound, the
 // AVX-512 pass gives the AVX2 pass's output. The source rows the next output rows need are prefetched. OpenCV only.
 #pragma once
+
+#include <ftmeta/transforms/kernels/antialias_avx512.hpp>
+#include <ftmeta/transforms/kernels/antialias_taps.hpp>
+#include <ftmeta/transforms/kernels/cpu_features.hpp>
+#include <ftmeta/transforms/kernels/row_source.hpp>
 
 #include <opencv2/core.hpp>
 
@@ -27,45 +32,6 @@
 namespace ftmeta::transforms {
 
 namespace detail {
-
-/// One axis of the resample: output pixel i reads `count[i]` input pixels from `first[i]` with weights
-/// `weight[i * taps + k]` (they sum to 1).
-struct AxisFilter {
-  int taps = 0;
-  std::vector<int> first, count;
-  std::vector<float> weight;
-};
-
-/// PIL's precompute_coeffs for the bilinear (triangle) filter: `out` output pixels cover the input
-/// interval [in0, in1) (edge coordinates); taps are clipped to the input pixels [0, size). With
-/// `reversed`, output i gets the weights of output out - 1 - i (a flip folded into the resample).
-inline AxisFilter triangle_filter(double in0, double in1, int size, int out, bool reversed = false) {
-  AxisFilter f;
-  const double scale = (in1 - in0) / out, filterscale = std::max(scale, 1.0), support = filterscale;
-  f.taps = static_cast<int>(std::ceil(support)) * 2 + 1;
-  f.first.assign(std::size_t(out), 0);
-  f.count.assign(std::size_t(out), 0);
-  f.weight.assign(std::size_t(out) * std::size_t(f.taps), 0.0f);
-  std::vector<double> k(std::size_t(f.taps));
-  for (int xx = 0; xx < out; ++xx) {
-    const double center = in0 + (xx + 0.5) * scale, ss = 1.0 / filterscale;
-    const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);  // C truncation, as PIL
-    const int xmax = std::min(static_cast<int>(center + support + 0.5), size) - xmin;
-    double ww = 0;
-    for (int x = 0; x < xmax; ++x) {
-      const double t = std::abs((x + xmin - center + 0.5) * ss);
-      k[std::size_t(x)] = t < 1.0 ? 1.0 - t : 0.0;
-      ww += k[std::size_t(x)];
-    }
-    const int at = reversed ? out - 1 - xx : xx;
-    f.first[std::size_t(at)] = xmin;
-    f.count[std::size_t(at)] = std::max(xmax, 0);
-    const double norm = ww != 0.0 ? 1.0 / ww : 1.0;  // one division per output pixel, not per tap
-    for (int x = 0; x < xmax; ++x)
-      f.weight[std::size_t(at) * std::size_t(f.taps) + std::size_t(x)] = static_cast<float>(k[std::size_t(x)] * norm);
-  }
-  return f;
-}
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FTMETA_DETAIL_AA_HOT [[gnu::always_inline]] inline
@@ -111,74 +77,6 @@ FTMETA_DETAIL_AA_HOT void aa_vertical_body(const std::uint8_t* const* rows, cons
     const float wa = w[k];
     for (int j = 0; j < n; ++j) out[j] += wa * float(a[j]);
   }
-}
-
-/// The horizontal pass's taps: the same number for every output pixel (the most any has; the others get
-/// zero weights, their first tap moved left where the row would end), so the loop over them is unrolled.
-struct RowTaps {
-  int taps = 1;
-  std::vector<int> offset;    // output x reads the values from offset[x] (first tap * 3)
-  std::vector<float> weight;  // [x * taps + k]
-  // For BGR rows (the AVX2 pass): taps 2j and 2j + 1 of output x as one 8-float vector, (w, w, w, w', w', w', 0, 0)
-  // at [(x * pairs + j) * 8], against the 8 floats from value offset[x] + 6j (the last pair's second weight 0
-  // when taps is odd).
-  int pairs = 0;
-  std::vector<float> pair_weight;
-  // For planar rows (the AVX-512 pass, planar_groups): outputs [16g, 16g + 16) read the 32 plane values
-  // from base[g]; tap k of output 16g + i is value perm[(g * taps + k) * 16 + i] of that window, weighted
-  // wide[(g * taps + k) * 16 + i] (0 past the row's end). Empty: not made, or some group's taps reach
-  // past its 32 values (then the AVX2 pass runs).
-  std::vector<int> base, perm;
-  std::vector<float> wide;
-};
-
-/// `f`'s taps for BGR rows of `size` pixels (f.first relative to the row's start).
-inline RowTaps row_taps(const AxisFilter& f, int size) {
-  constexpr int cn = 3;
-  RowTaps t;
-  const std::size_t n = f.first.size();
-  for (int c : f.count) t.taps = std::max(t.taps, c);
-  t.taps = std::min(t.taps, std::max(size, 1));
-  t.offset.assign(n, 0);
-  t.weight.assign(n * std::size_t(t.taps), 0.0f);
-  for (std::size_t x = 0; x < n; ++x) {
-    const int first = std::max(0, std::min(f.first[x], size - t.taps)), shift = f.first[x] - first;
-    t.offset[x] = first * cn;
-    for (int k = 0; k < f.count[x]; ++k)
-      t.weight[x * std::size_t(t.taps) + std::size_t(k + shift)] = f.weight[x * std::size_t(f.taps) + std::size_t(k)];
-  }
-  {
-    t.pairs = (t.taps + 1) / 2;
-    t.pair_weight.assign(n * std::size_t(t.pairs) * 8, 0.0f);
-    for (std::size_t x = 0; x < n; ++x)
-      for (int k = 0; k < t.taps; ++k)
-        for (int c = 0; c < 3; ++c)
-          t.pair_weight[(x * std::size_t(t.pairs) + std::size_t(k / 2)) * 8 + std::size_t(k % 2 * 3 + c)] = t.weight[x * std::size_t(t.taps) + std::size_t(k)];
-  }
-  return t;
-}
-
-/// Fills t.base, t.perm and t.wide for `n` outputs, or leaves them empty where a group of 16 outputs reads
-/// more than 32 consecutive pixels (scales above about 1.8).
-inline void planar_groups(RowTaps& t, int n) {
-  const int groups = (n + 15) / 16, taps = t.taps;
-  std::vector<int> base(std::size_t(groups), 0), perm(std::size_t(groups) * std::size_t(taps) * 16, 0);
-  std::vector<float> wide(perm.size(), 0.0f);
-  for (int g = 0; g < groups; ++g) {
-    int first = t.offset[std::size_t(16 * g)] / 3;  // the group's leftmost tap (a flipped row runs leftwards)
-    for (int i = 1; i < 16; ++i) first = std::min(first, t.offset[std::size_t(std::min(16 * g + i, n - 1))] / 3);
-    base[std::size_t(g)] = first;
-    for (int i = 0; i < 16; ++i) {
-      const int x = std::min(16 * g + i, n - 1), at = t.offset[std::size_t(x)] / 3 - first;
-      if (at + taps > 32) return;  // the window cannot hold this output's taps
-      for (int k = 0; k < taps; ++k) {
-        const std::size_t j = (std::size_t(g) * std::size_t(taps) + std::size_t(k)) * 16 + std::size_t(i);
-        perm[j] = at + k;
-        wide[j] = 16 * g + i < n ? t.weight[std::size_t(x) * std::size_t(taps) + std::size_t(k)] : 0.0f;
-      }
-    }
-  }
-  t.base = std::move(base), t.perm = std::move(perm), t.wide = std::move(wide);
 }
 
 #if defined(__SSE2__)
@@ -365,112 +263,6 @@ template <class T>
     default: return aa_horizontal_bgr_avx2<0>(fx, v, width, R, G, B);
   }
 }
-// GCC writes the vector intrinsics' arithmetic as vector expressions, which it may contract (a multiply
-// then an add into one fused multiply-add, rounded once): here the order of roundings must be the AVX2
-// pass's, so no contraction. The zero-masked forms with every lane kept (maskz, 0xffff) are the plain
-// instructions; GCC 12 warns of an uninitialized source in the unmasked intrinsics' headers.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=off")
-#endif
-/// aa_vertical_avx2 with AVX-512: 64 values a step, the same fused multiply-adds per value in the same
-/// order (the same bits).
-[[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] inline void aa_vertical_avx512(const std::uint8_t* const* rows, const float* w,
-                                                                                  int count, int n, float* __restrict out) {
-  int j = 0;
-  for (; j + 64 <= n; j += 64) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int k = 0; k < count; ++k) {
-      const __m512 wk = _mm512_set1_ps(w[k]);
-      const std::uint8_t* r = rows[k] + j;
-      a0 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r)))), a0);
-      a1 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 16)))), a1);
-      a2 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 32)))), a2);
-      a3 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 48)))), a3);
-    }
-    _mm512_storeu_ps(out + j, a0), _mm512_storeu_ps(out + j + 16, a1), _mm512_storeu_ps(out + j + 32, a2), _mm512_storeu_ps(out + j + 48, a3);
-  }
-  for (; j < n; ++j) {
-    float s = 0;
-    for (int k = 0; k < count; ++k) s = __builtin_fmaf(w[k], float(rows[k][j]), s);
-    out[j] = s;
-  }
-}
-
-/// The AVX-512 pass's first step: `pixels` BGR floats of v into planes b, g, r (16 pixels a step: two
-/// two-source permutes per plane).
-[[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] inline void aa_deinterleave_avx512(const float* v, int pixels, float* b, float* g,
-                                                                                      float* r) {
-  __m512i first[3], second[3];
-  for (int c = 0; c < 3; ++c) {
-    alignas(64) int i1[16], i2[16];
-    for (int i = 0; i < 16; ++i) {
-      const int src = 3 * i + c;  // of the 48 values: from the first two vectors, or from the third
-      i1[i] = src < 32 ? src : 0;
-      i2[i] = src < 32 ? i : 16 + src - 32;
-    }
-    first[c] = _mm512_load_si512(i1), second[c] = _mm512_load_si512(i2);
-  }
-  float* out[3] = {b, g, r};
-  int x = 0;
-  for (; x + 16 <= pixels; x += 16) {
-    const float* p = v + 3 * x;
-    const __m512 a0 = _mm512_loadu_ps(p), a1 = _mm512_loadu_ps(p + 16), a2 = _mm512_loadu_ps(p + 32);
-    for (int c = 0; c < 3; ++c)
-      _mm512_storeu_ps(out[c] + x, _mm512_permutex2var_ps(_mm512_permutex2var_ps(a0, first[c], a1), second[c], a2));
-  }
-  for (; x < pixels; ++x) b[x] = v[3 * x], g[x] = v[3 * x + 1], r[x] = v[3 * x + 2];
-}
-
-/// The horizontal pass on the three planes with AVX-512: 16 outputs a step, each tap's 16 values picked
-/// from a 32-value window of each plane by one permute (the group's indices and weights loaded once for the
-/// three). The even taps and the odd taps are summed apart and then added, in the order the AVX2 pass sums
-/// its tap pairs' halves: the same bits.
-/// With `affine` (float output only: scale and bias per plane, B G R order) each level v is written as
-/// scale * v + bias, the pixel pass's last step (ToTensor and Normalize), in the same two operations.
-template <class T>
-[[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] void aa_horizontal_planes_avx512(const RowTaps& t, const float* const* planes, int n,
-                                                                                    T* const* out, const float* affine) {
-  const int taps = t.taps;
-  const __m512 half = _mm512_set1_ps(0.5f), top_level = _mm512_set1_ps(255.0f);
-  for (int g = 0, x0 = 0; x0 < n; ++g, x0 += 16) {
-    const std::size_t at = std::size_t(t.base[std::size_t(g)]);
-    __m512 lo[3], hi[3], even[3], odd[3];
-    for (int c = 0; c < 3; ++c) lo[c] = _mm512_loadu_ps(planes[c] + at), hi[c] = _mm512_loadu_ps(planes[c] + at + 16);
-    const int* idx = t.perm.data() + std::size_t(g) * std::size_t(taps) * 16;
-    const float* w = t.wide.data() + std::size_t(g) * std::size_t(taps) * 16;
-    {
-      const __m512i i0 = _mm512_loadu_si512(idx);
-      const __m512 w0 = _mm512_loadu_ps(w);
-      for (int c = 0; c < 3; ++c) even[c] = _mm512_mul_ps(w0, _mm512_permutex2var_ps(lo[c], i0, hi[c])), odd[c] = _mm512_setzero_ps();
-    }
-    if (taps > 1) {
-      const __m512i i1 = _mm512_loadu_si512(idx + 16);
-      const __m512 w1 = _mm512_loadu_ps(w + 16);
-      for (int c = 0; c < 3; ++c) odd[c] = _mm512_mul_ps(w1, _mm512_permutex2var_ps(lo[c], i1, hi[c]));
-    }
-    for (int k = 2; k < taps; ++k) {
-      const __m512i ik = _mm512_loadu_si512(idx + 16 * k);
-      const __m512 wk = _mm512_loadu_ps(w + 16 * k);
-      for (int c = 0; c < 3; ++c) {
-        __m512& sum = k % 2 == 0 ? even[c] : odd[c];
-        sum = _mm512_fmadd_ps(wk, _mm512_permutex2var_ps(lo[c], ik, hi[c]), sum);
-      }
-    }
-    const __mmask16 keep = n - x0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - x0)) - 1);
-    for (int c = 0; c < 3; ++c) {  // whole levels as aa_level (see aa_store4)
-      const __m512i level = _mm512_maskz_cvttps_epi32(0xffff, _mm512_maskz_min_ps(0xffff, _mm512_add_ps(_mm512_add_ps(even[c], odd[c]), half), top_level));
-      if constexpr (std::is_same_v<T, float>) {
-        __m512 v = _mm512_maskz_cvtepi32_ps(0xffff, level);
-        if (affine) v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(affine[c]), v), _mm512_set1_ps(affine[3 + c]));
-        _mm512_mask_storeu_ps(out[c] + x0, keep, v);
-      } else {
-        _mm512_mask_cvtusepi32_storeu_epi8(out[c] + x0, keep, level);
-      }
-    }
-  }
-}
-
 /// One output row with AVX-512 (where planar_groups made t's groups): the vertical pass as AVX2's, the row
 /// split into planes (`planes`: 3 x (pixels + 32) floats), then the horizontal pass plane by plane.
 template <class T>
@@ -487,24 +279,6 @@ template <class T>
   T* const out[3] = {B, G, R};
   aa_horizontal_planes_avx512(fx, in, width, out, affine);
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
-inline bool aa_cpu_has_avx512() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 && __builtin_cpu_supports("avx512vl") != 0 &&
-           __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
-  }();
-  return yes;
-}
-inline bool aa_cpu_has_avx2() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
-  }();
-  return yes;
-}
 #endif
 
 /// Which copy of the resample runs: the fastest the CPU has, at most AVX2, or the baseline (tests compare them).
@@ -513,21 +287,25 @@ enum class AaKernel { best, avx2, baseline };
 /// Whether the AVX-512 pass can run here (then AntialiasRows makes its planar groups).
 inline bool aa_planar_available() {
 #ifdef FTMETA_DETAIL_AA_AVX2
-  return aa_cpu_has_avx512();
+  return cpu_has_avx512();
 #else
   return false;
 #endif
 }
 
+/// Whether aa_row runs the AVX-512 pass for these taps and this kernel choice (then it can apply `affine`).
+inline bool aa_planar_runs(const RowTaps& fx, AaKernel kernel) {
+  return kernel == AaKernel::best && !fx.base.empty() && aa_planar_available();
+}
+
 /// One output row (`planes`: the AVX-512 pass's buffer, used where fx has planar groups).
-/// `affine` (see aa_horizontal_planes_avx512) only where the AVX-512 pass runs (aa_affine_folds).
+/// `affine` (see aa_horizontal_planes_avx512) only where the AVX-512 pass runs (aa_planar_runs).
 template <class T>
 void aa_row(const RowTaps& fx, const std::uint8_t* const* rows, const float* w, int count, int n, int cn, float* v, float* bgr,
             float* planes, int width, T* R, T* G, T* B, AaKernel kernel = AaKernel::best, const float* affine = nullptr) {
 #ifdef FTMETA_DETAIL_AA_AVX2
-  if (kernel == AaKernel::best && !fx.base.empty() && aa_cpu_has_avx512())
-    return aa_row_avx512(fx, rows, w, count, n, cn, v, bgr, planes, width, R, G, B, affine);
-  if (kernel != AaKernel::baseline && aa_cpu_has_avx2()) return aa_row_avx2(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
+  if (aa_planar_runs(fx, kernel)) return aa_row_avx512(fx, rows, w, count, n, cn, v, bgr, planes, width, R, G, B, affine);
+  if (kernel != AaKernel::baseline && cpu_has_avx2_fma()) return aa_row_avx2(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
 #else
   (void)planes, (void)kernel;
 #endif
@@ -535,34 +313,8 @@ void aa_row(const RowTaps& fx, const std::uint8_t* const* rows, const float* w, 
   aa_row_body(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
 }
 
-/// Whether aa_row applies `affine` itself for these taps and this kernel choice.
-inline bool aa_affine_folds(const RowTaps& fx, AaKernel kernel) {
-  return kernel == AaKernel::best && !fx.base.empty() && aa_planar_available();
-}
 #undef FTMETA_DETAIL_AA_HOT
 #undef FTMETA_DETAIL_AA_AVX2
-
-/// A geometric stage's output made one row at a time, as the pixel pass asks: planes R, G, B of whole
-/// levels, uint8 or float. Not thread-safe (one per sample).
-class RowSource {
- public:
-  virtual ~RowSource() = default;
-  virtual int width() const = 0;
-  virtual int height() const = 0;
-  virtual void row(int y, std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) = 0;
-  virtual void row(int y, float* R, float* G, float* B) = 0;
-  /// row(y, R, G, B), then each value v of plane c (R, G, B) as scale[c] * v + bias[c]: the pixel pass's
-  /// last step (ToTensor and Normalize), in the same two operations; a source may fold it into its pass.
-  virtual void row_affine(int y, float* R, float* G, float* B, const float* scale, const float* bias) {
-    row(y, R, G, B);
-    float* planes[3] = {R, G, B};
-    for (int c = 0; c < 3; ++c) {
-      const float k = scale[c], b = bias[c];
-      float* p = planes[c];
-      for (int x = 0, n = width(); x < n; ++x) p[x] = k * p[x] + b;
-    }
-  }
-};
 
 /// The resample of the box [x0, x1) x [y0, y1) of `src` (edge coordinates, taps clipped to `src`) to
 /// width x height, as PIL's Image.resize(size, BILINEAR, box) on `src` (within 1 grey level); flip_x
@@ -595,10 +347,11 @@ class AntialiasRows final : public RowSource {
 
   void row(int y, std::uint8_t* R, std::uint8_t* G, std::uint8_t* B) override { make(y, R, G, B); }
   void row(int y, float* R, float* G, float* B) override { make(y, R, G, B); }
-  void row_affine(int y, float* R, float* G, float* B, const float* scale, const float* bias) override {
-    if (!aa_affine_folds(taps_, kernel_)) return RowSource::row_affine(y, R, G, B, scale, bias);
+  bool row_affine(int y, float* R, float* G, float* B, const float* scale, const float* bias) override {
+    if (!aa_planar_runs(taps_, kernel_)) return false;
     const float affine[6] = {scale[2], scale[1], scale[0], bias[2], bias[1], bias[0]};  // the pass's plane order: B G R
     make(y, R, G, B, affine);
+    return true;
   }
   /// Runs the baseline (SSE2 or scalar) copy of the passes even where the CPU has AVX2: for the tests.
   void use_portable_kernel(bool yes = true) { kernel_ = yes ? AaKernel::baseline : AaKernel::best; }

@@ -7,6 +7,7 @@
 
 #include <ftmeta/core/config.hpp>
 #include <ftmeta/transforms/geometry.hpp>
+#include <ftmeta/transforms/kernels/cpu_features.hpp>
 #include <ftmeta/transforms/kernels/resample.hpp>
 
 #include <opencv2/core.hpp>
@@ -245,13 +246,11 @@ FTMETA_DETAIL_HOT void pixel_pass_body(const Resampled& r, const PixelProgram& p
       T* R = out + std::size_t(y) * W;
       if constexpr (std::is_same_v<T, std::uint8_t>) {
         gather_planes(r, y, R, R + plane, R + 2 * plane);
-      } else if (whole_rows) {
-        r.rows->row_affine(r.flip_y ? H - 1 - y : y, R, R + plane, R + 2 * plane, scale, bias);
-      } else {
+      } else if (!whole_rows || !r.rows->row_affine(r.flip_y ? H - 1 - y : y, R, R + plane, R + 2 * plane, scale, bias)) {
         gather_planes(r, y, fr, fg, fb);
-        finish_plane(fr, R, float(affine.scale[0]), float(affine.bias[0]), W);
-        finish_plane(fg, R + plane, float(affine.scale[1]), float(affine.bias[1]), W);
-        finish_plane(fb, R + 2 * plane, float(affine.scale[2]), float(affine.bias[2]), W);
+        finish_plane(fr, R, scale[0], bias[0], W);
+        finish_plane(fg, R + plane, scale[1], bias[1], W);
+        finish_plane(fb, R + 2 * plane, scale[2], bias[2], W);
       }
     }
     return;
@@ -306,21 +305,6 @@ template <class T>
 [[gnu::target("avx512f,avx512bw,avx512dq,avx512vl,prefer-vector-width=512")]] void pixel_pass_avx512(const Resampled& r, const PixelProgram& program,
                                                                              const ChannelAffine& affine, T* out) {
   pixel_pass_body(r, program, affine, out);
-}
-inline bool cpu_has_avx512() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 &&
-           __builtin_cpu_supports("avx512dq") != 0 && __builtin_cpu_supports("avx512vl") != 0;
-  }();
-  return yes;
-}
-inline bool cpu_has_avx2() {
-  static const bool yes = [] {
-    __builtin_cpu_init();  // needed where this runs before libgcc's constructors (a static initializer)
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
 }
 #endif
 

@@ -10,6 +10,8 @@
 
 #include <ftmeta/transforms/geometry.hpp>
 #include <ftmeta/transforms/kernels/antialias.hpp>
+#include <ftmeta/transforms/kernels/cpu_features.hpp>
+#include <ftmeta/transforms/kernels/row_source.hpp>
 
 #include <opencv2/core.hpp>
 
@@ -186,7 +188,7 @@ class WarpRows final : public RowSource {
     const float u0 = float(u - iu), v0 = float(v - iv);
     const auto [x0, x1] = frame_span(frame_map_, frame_, width_, y);
 #ifdef FTMETA_DETAIL_WARP_AVX2
-    if (aa_cpu_has_avx2()) warp_row_avx2(src_, ou, u0, float(k.a), ov, v0, float(k.d), x0, x1, R, G, B);
+    if (cpu_has_avx2_fma()) warp_row_avx2(src_, ou, u0, float(k.a), ov, v0, float(k.d), x0, x1, R, G, B);
     else
 #endif
       warp_pixels(src_, ou, u0, float(k.a), ov, v0, float(k.d), x0, x1, R, G, B, [](float p, float q, float r) { return p * q + r; });
