@@ -168,7 +168,18 @@ class WarpRows final : public RowSource {
   WarpRows(const cv::Mat& src, const Affine2D& map, ImageSize out, const Affine2D& frame_map, ImageSize frame, bool clips2,
            const Affine2D& clip2, ImageSize clip2_size, int fill2)
       : src_(src), map_(map), width_(out.width), height_(out.height), frame_map_(frame_map), frame_(frame), clips2_(clips2), clip2_(clip2),
-        clip2_size_(clip2_size), fill2_(fill2) {}
+        clip2_size_(clip2_size), fill2_(fill2) {
+    // the columns any output pixel reads: the map's image of the output's corners, one pixel of margin
+    double lo = 1e300, hi = -1e300;
+    for (const double x : {0.0, double(out.width)})
+      for (const double y : {0.0, double(out.height)}) {
+        const double u = map.a * x + map.b * y + map.c;
+        lo = std::min(lo, u), hi = std::max(hi, u);
+      }
+    const int cn = static_cast<int>(src.elemSize());
+    first_byte_ = std::clamp(static_cast<int>(std::floor(lo)) - 1, 0, src.cols) * cn;
+    end_byte_ = std::clamp(static_cast<int>(std::ceil(hi)) + 2, 0, src.cols) * cn;
+  }
 
   int width() const override { return width_; }
   int height() const override { return height_; }
@@ -176,8 +187,37 @@ class WarpRows final : public RowSource {
   void row(int y, float* R, float* G, float* B) override { make(y, R, G, B); }
 
  private:
+  // Output rows are made ahead of the source rows they read, whose slanted lines the hardware prefetcher
+  // does not follow: a photo read from memory (not the cache) cost the warp ~30% more. So the source rows
+  // that the next kAhead output rows read are prefetched whole, in order, each once: source row r is read
+  // again by the next ~|d| * width / |e| output rows, at moving columns.
+  static constexpr int kAhead = 8;
+  void prefetch_ahead(int y) {
+#if defined(__SSE2__)
+    for (const int last = std::min(y + kAhead, height_ - 1); next_ <= last; ++next_) {
+      const double v0 = map_.e * (next_ + 0.5) + map_.f, v1 = v0 + map_.d * width_;
+      const int lo = std::clamp(static_cast<int>(std::floor(std::min(v0, v1))) - 1, 0, src_.rows - 1);
+      const int hi = std::clamp(static_cast<int>(std::floor(std::max(v0, v1))) + 1, 0, src_.rows - 1);
+      const bool none = have_lo_ > have_hi_;
+      const int from = none ? lo : std::min(lo, have_lo_), to = none ? hi : std::max(hi, have_hi_);
+      for (int r = from; r <= to; ++r) {
+        if (r >= have_lo_ && r <= have_hi_) {
+          r = have_hi_;
+          continue;
+        }
+        const char* row = reinterpret_cast<const char*>(src_.ptr(r));
+        for (int b = first_byte_; b < end_byte_; b += 64) _mm_prefetch(row + b, _MM_HINT_T0);
+      }
+      have_lo_ = from, have_hi_ = to;
+    }
+#else
+    (void)y;
+#endif
+  }
+
   template <class T>
   void make(int y, T* R, T* G, T* B) {
+    prefetch_ahead(y);
     // Pixel indices: u = a x + b y + c + (a + b) / 2 - 1/2 (centres in, centres out).
     // Split into whole and fractional parts, so that a region of a larger image (the loader's region decoding:
     // the map shifted by whole pixels) gets the same float arithmetic, so the same pixels.
@@ -208,6 +248,9 @@ class WarpRows final : public RowSource {
   Affine2D clip2_;
   ImageSize clip2_size_;
   int fill2_;
+  int first_byte_ = 0, end_byte_ = 0;      // the columns read, as bytes of a source row
+  int next_ = 0;                           // the next output row whose source rows are not yet prefetched
+  int have_lo_ = 1, have_hi_ = 0;          // the source rows prefetched (empty while lo > hi)
 };
 #undef FTMETA_DETAIL_WARP_HOT
 #undef FTMETA_DETAIL_WARP_AVX2
