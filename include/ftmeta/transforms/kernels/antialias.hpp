@@ -263,18 +263,23 @@ template <class T>
     default: return aa_horizontal_bgr_avx2<0>(fx, v, width, R, G, B);
   }
 }
-/// One output row with AVX-512 (where planar_groups made t's groups): the vertical pass as AVX2's, the row
-/// split into planes (`planes`: 3 x (pixels + 32) floats), then the horizontal pass plane by plane.
+/// One output row with AVX-512 (where planar_groups made t's groups): the vertical pass as AVX2's, its row
+/// written as planes (`planes`: 3 x (pixels + 32) floats; BGR rows split in registers), then the horizontal
+/// pass plane by plane.
 template <class T>
 [[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] void aa_row_avx512(const RowTaps& fx, const std::uint8_t* const* rows, const float* w,
                                                                       int count, int n, int cn, float* v, float* bgr, float* planes,
                                                                       int width, T* R, T* G, T* B, const float* affine) {
-  aa_vertical_avx512(rows, w, count, n, v);
-  if (cn != 3) aa_to_bgr(v, cn, n / cn, bgr), v = bgr;
   const int pixels = n / cn;
   const std::size_t stride = std::size_t(pixels) + 32;
   float *pb = planes, *pg = planes + stride, *pr = planes + 2 * stride;
-  aa_deinterleave_avx512(v, pixels, pb, pg, pr);
+  if (cn == 3) {
+    aa_vertical_planes_avx512(rows, w, count, pixels, pb, pg, pr);
+  } else {
+    aa_vertical_avx512(rows, w, count, n, v);
+    aa_to_bgr(v, cn, pixels, bgr);
+    aa_deinterleave_avx512(bgr, pixels, pb, pg, pr);
+  }
   const float* const in[3] = {pb, pg, pr};
   T* const out[3] = {B, G, R};
   aa_horizontal_planes_avx512(fx, in, width, out, affine);

@@ -46,29 +46,66 @@ namespace ftmeta::transforms::detail {
   }
 }
 
-/// The AVX-512 pass's first step: `pixels` BGR floats of v into planes b, g, r (16 pixels a step: two
-/// two-source permutes per plane).
+/// The permutes that split 48 interleaved BGR values (three vectors) into 16 of one plane:
+/// permute(permute(v0, first[c], v1), second[c], v2).
+struct PlaneSplit {
+  __m512i first[3], second[3];
+  [[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] PlaneSplit() {
+    for (int c = 0; c < 3; ++c) {
+      alignas(64) int i1[16], i2[16];
+      for (int i = 0; i < 16; ++i) {
+        const int src = 3 * i + c;  // of the 48 values: from the first two vectors, or from the third
+        i1[i] = src < 32 ? src : 0;
+        i2[i] = src < 32 ? i : 16 + src - 32;
+      }
+      first[c] = _mm512_load_si512(i1), second[c] = _mm512_load_si512(i2);
+    }
+  }
+  [[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] __m512 plane(__m512 v0, __m512 v1, __m512 v2, int c) const {
+    return _mm512_permutex2var_ps(_mm512_permutex2var_ps(v0, first[c], v1), second[c], v2);
+  }
+};
+
+/// The AVX-512 pass's first step for rows that are not BGR: `pixels` BGR floats of v into planes b, g, r
+/// (16 pixels a step).
 [[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] inline void aa_deinterleave_avx512(const float* v, int pixels, float* b, float* g,
                                                                                       float* r) {
-  __m512i first[3], second[3];
-  for (int c = 0; c < 3; ++c) {
-    alignas(64) int i1[16], i2[16];
-    for (int i = 0; i < 16; ++i) {
-      const int src = 3 * i + c;  // of the 48 values: from the first two vectors, or from the third
-      i1[i] = src < 32 ? src : 0;
-      i2[i] = src < 32 ? i : 16 + src - 32;
-    }
-    first[c] = _mm512_load_si512(i1), second[c] = _mm512_load_si512(i2);
-  }
+  const PlaneSplit split;
   float* out[3] = {b, g, r};
   int x = 0;
   for (; x + 16 <= pixels; x += 16) {
     const float* p = v + 3 * x;
     const __m512 a0 = _mm512_loadu_ps(p), a1 = _mm512_loadu_ps(p + 16), a2 = _mm512_loadu_ps(p + 32);
-    for (int c = 0; c < 3; ++c)
-      _mm512_storeu_ps(out[c] + x, _mm512_permutex2var_ps(_mm512_permutex2var_ps(a0, first[c], a1), second[c], a2));
+    for (int c = 0; c < 3; ++c) _mm512_storeu_ps(out[c] + x, split.plane(a0, a1, a2, c));
   }
   for (; x < pixels; ++x) b[x] = v[3 * x], g[x] = v[3 * x + 1], r[x] = v[3 * x + 2];
+}
+
+/// aa_vertical_avx512 and aa_deinterleave_avx512 in one for BGR rows: 16 pixels (48 values) a step, summed
+/// as aa_vertical_avx512 sums each value (the same bits), split into the planes b, g, r in registers.
+[[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] inline void aa_vertical_planes_avx512(const std::uint8_t* const* rows, const float* w,
+                                                                                         int count, int pixels, float* b, float* g,
+                                                                                         float* r) {
+  const PlaneSplit split;
+  float* out[3] = {b, g, r};
+  int x = 0;
+  for (; x + 16 <= pixels; x += 16) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0;
+    for (int k = 0; k < count; ++k) {
+      const __m512 wk = _mm512_set1_ps(w[k]);
+      const std::uint8_t* p = rows[k] + 3 * x;
+      a0 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))), a0);
+      a1 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)))), a1);
+      a2 = _mm512_fmadd_ps(wk, _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32)))), a2);
+    }
+    for (int c = 0; c < 3; ++c) _mm512_storeu_ps(out[c] + x, split.plane(a0, a1, a2, c));
+  }
+  for (; x < pixels; ++x)
+    for (int c = 0; c < 3; ++c) {
+      float s = 0;
+      for (int k = 0; k < count; ++k) s = __builtin_fmaf(w[k], float(rows[k][3 * x + c]), s);
+      out[c][x] = s;
+    }
 }
 
 /// The horizontal pass on the three planes with AVX-512: 16 outputs a step, each tap's 16 values picked
