@@ -103,6 +103,7 @@ int run(int argc, char** argv) {
     if (!flags.export_onnx.empty()) throw ftmeta::UsageError("--export-onnx: with the recipes' network only (not with --model)");
     if (flags.lr_find) throw ftmeta::UsageError("--lr-find: with the recipes' network only (not with --model)");
   }
+  example::with_recipe(flags.recipe, []<class>() {});  // a wrong --recipe stops the run before any data is read or exported
   ftmeta::app::read_flags(args, options.train, train_fields_not_flags);
   ftmeta::app::read_flags(args, options);
   const auto& weights = options.train.weights;  // loaded strictly before training: a bad file stops the run naming it
