@@ -50,7 +50,7 @@ cv::Mat preprocess(const cv::Mat& bgr, const ftmeta::nn::OnnxPreprocessing& p) {
     const long long shorter = portrait ? image.cols : image.rows, longer = portrait ? image.rows : image.cols;
     const int new_long = static_cast<int>(static_cast<double>(p.resize * longer) / static_cast<double>(shorter));
     const cv::Size to = portrait ? cv::Size(static_cast<int>(p.resize), new_long) : cv::Size(new_long, static_cast<int>(p.resize));
-    if (to != image.size()) image = ftmeta::transforms::detail::antialias_resize(image, to.width, to.height);
+    if (to != image.size()) image = ftmeta::transforms::antialias_resize(image, to.width, to.height);
   }
   const int H = static_cast<int>(p.crop_height), W = static_cast<int>(p.crop_width);
   const int y0 = crop_offset(image.rows, H), x0 = crop_offset(image.cols, W);

@@ -53,7 +53,7 @@ TEST_CASE("antialias: the resample of a box is torchvision's antialiased resize 
   for (std::int64_t j = 0; j < boxes.size(0); ++j) {
     const cv::Mat image = photo(int(b[j][0]));
     const cv::Rect box(int(b[j][1]), int(b[j][2]), int(b[j][3]), int(b[j][4]));
-    const cv::Mat ours = ftmeta::transforms::detail::antialias_resize(image(box), int(b[j][6]), int(b[j][5]));
+    const cv::Mat ours = ftmeta::transforms::antialias_resize(image(box), int(b[j][6]), int(b[j][5]));
     ftmeta::transforms::detail::AntialiasRows baseline(image(box), 0, box.width, 0, box.height, int(b[j][6]), int(b[j][5]));
     baseline.use_portable_kernel();
     const auto theirs = expected("box" + std::to_string(j));

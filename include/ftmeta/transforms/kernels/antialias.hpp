@@ -403,11 +403,13 @@ class AntialiasRows final : public RowSource {
   AaKernel kernel_ = AaKernel::best;
 };
 
-/// PIL's Image.resize((width, height), BILINEAR) of `src` (8-bit gray, BGR or BGRA) as an 8-bit BGR image.
-inline cv::Mat antialias_resize(const cv::Mat& src, int width, int height) {
-  return AntialiasRows(src, 0, src.cols, 0, src.rows, width, height).image();
-}
-
 }  // namespace detail
+
+/// PIL's Image.resize((width, height), BILINEAR) of `src` (8-bit gray, BGR or BGRA) as an 8-bit BGR image:
+/// torchvision's antialiased resize of PIL images, the resize of Resize and RandomResizedCrop (within 1
+/// grey level of PIL). For code that must resize as training did without LibTorch (examples/predict_onnx.cpp).
+inline cv::Mat antialias_resize(const cv::Mat& src, int width, int height) {
+  return detail::AntialiasRows(src, 0, src.cols, 0, src.rows, width, height).image();
+}
 
 }  // namespace ftmeta::transforms
