@@ -164,7 +164,8 @@ struct ModelList {
 /// The head the built-in entries carry: one Linear to the classes.
 struct LinearClassesHead : Head<Linear<Classes>> {};
 
-/// ftmeta's backbones, each with global average pooling and `H`, under their own names: resnet18/34/50,
+/// ftmeta's backbones, each with AvgPool and `H`, under their own names (AvgPool is global average pooling;
+/// the ViT backbone already returns its class token as a 1 x 1 map, which AvgPool passes on): resnet18/34/50,
 /// mobilenet_v2 (torchvision's keys), efficientnet_lite0, and timm's mobilenetv3_small_100,
 /// mobilenetv3_large_100, efficientnet_b0, convnext_tiny, vit_small_patch16_224. For code templated on the
 /// spec: `BuiltinModels<>::with(name, [&]<class Spec>() { ... })`.
