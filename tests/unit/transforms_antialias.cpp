@@ -246,7 +246,8 @@ TEST_CASE("antialias: the AVX-512 vertical passes sum each value as the AVX2 pas
     std::vector<float> avx2(std::size_t(n) + 8), avx512(avx2.size()), planes(3 * std::size_t(pixels));
     aa_vertical_avx2(rows.data(), w.data(), count, n, avx2.data());
     aa_vertical_avx512(rows.data(), w.data(), count, n, avx512.data());
-    aa_vertical_planes_avx512(rows.data(), w.data(), count, pixels, planes.data(), planes.data() + pixels, planes.data() + 2 * pixels);
+    aa_vertical_planes_avx512(rows.data(), w.data(), count, pixels, planes.data(), planes.data() + pixels, planes.data() + 2 * pixels,
+                              rows[0], rows[count - 1]);
     INFO(count << " taps, " << pixels << " pixels");
     REQUIRE(std::equal(avx2.begin(), avx2.begin() + n, avx512.begin()));
     for (int x = 0; x < pixels; ++x)

@@ -269,12 +269,13 @@ template <class T>
 template <class T>
 [[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] void aa_row_avx512(const RowTaps& fx, const std::uint8_t* const* rows, const float* w,
                                                                       int count, int n, int cn, float* v, float* bgr, float* planes,
-                                                                      int width, T* R, T* G, T* B, const float* affine) {
+                                                                      int width, T* R, T* G, T* B, const float* affine,
+                                                                      const std::uint8_t* const* next) {
   const int pixels = n / cn;
   const std::size_t stride = std::size_t(pixels) + 32;
   float *pb = planes, *pg = planes + stride, *pr = planes + 2 * stride;
   if (cn == 3) {
-    aa_vertical_planes_avx512(rows, w, count, pixels, pb, pg, pr);
+    aa_vertical_planes_avx512(rows, w, count, pixels, pb, pg, pr, next[0], next[1]);
   } else {
     aa_vertical_avx512(rows, w, count, n, v);
     aa_to_bgr(v, cn, pixels, bgr);
@@ -305,11 +306,16 @@ inline bool aa_planar_runs(const RowTaps& fx, AaKernel kernel) {
 
 /// One output row (`planes`: the AVX-512 pass's buffer, used where fx has planar groups).
 /// `affine` (see aa_horizontal_planes_avx512) only where the AVX-512 pass runs (aa_planar_runs).
+/// `next`: two source rows (the columns read) to prefetch while the AVX-512 pass reads BGR rows.
 template <class T>
 void aa_row(const RowTaps& fx, const std::uint8_t* const* rows, const float* w, int count, int n, int cn, float* v, float* bgr,
-            float* planes, int width, T* R, T* G, T* B, AaKernel kernel = AaKernel::best, const float* affine = nullptr) {
+            float* planes, int width, T* R, T* G, T* B, AaKernel kernel = AaKernel::best, const float* affine = nullptr,
+            const std::uint8_t* const* next = nullptr) {
 #ifdef FTMETA_DETAIL_AA_AVX2
-  if (aa_planar_runs(fx, kernel)) return aa_row_avx512(fx, rows, w, count, n, cn, v, bgr, planes, width, R, G, B, affine);
+  if (aa_planar_runs(fx, kernel)) {
+    const std::uint8_t* const here[2] = {rows[0], rows[0]};  // nothing ahead: prefetch lines already read
+    return aa_row_avx512(fx, rows, w, count, n, cn, v, bgr, planes, width, R, G, B, affine, next ? next : here);
+  }
   if (kernel != AaKernel::baseline && cpu_has_avx2_fma()) return aa_row_avx2(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
 #else
   (void)planes, (void)kernel;
@@ -383,14 +389,18 @@ class AntialiasRows final : public RowSource {
     const int first = fy_.first[std::size_t(y)], count = fy_.count[std::size_t(y)], cn = src_.channels();
     for (int k = 0; k < count; ++k) rows_[std::size_t(k)] = src_.ptr<std::uint8_t>(first + k) + std::ptrdiff_t(lo_) * cn;
     // The source rows the next output rows read first are not in cache yet (a photo is larger than L2):
-    // ask for the next two while this row is made, each row once.
-    for (int at = std::max(prefetched_ + 1, first + count); at < std::min(first + count + 2, src_.rows); ++at) {
+    // ask for the next two while this row is made: the AVX-512 pass on BGR rows along the way, the other
+    // passes up front, each row once.
+    const std::uint8_t* next[2];
+    for (int k = 0; k < 2; ++k) next[k] = src_.ptr<std::uint8_t>(std::min(first + count + k, src_.rows - 1)) + std::ptrdiff_t(lo_) * cn;
+    const bool along = cn == 3 && aa_planar_runs(taps_, kernel_);
+    for (int at = std::max(prefetched_ + 1, first + count); !along && at < std::min(first + count + 2, src_.rows); ++at) {
       const std::uint8_t* p = src_.ptr<std::uint8_t>(at) + std::ptrdiff_t(lo_) * cn;
       for (std::ptrdiff_t b = 0; b < std::ptrdiff_t(hi_ - lo_) * cn; b += 64) __builtin_prefetch(p + b);
       prefetched_ = at;
     }
     aa_row(taps_, rows_.data(), fy_.weight.data() + std::size_t(y) * std::size_t(fy_.taps), count, (hi_ - lo_) * cn, cn, line_.data(),
-           bgr_.data(), planes_.data(), width_, R, G, B, kernel_, affine);
+           bgr_.data(), planes_.data(), width_, R, G, B, kernel_, affine, next);
   }
   cv::Mat src_;
   int width_;

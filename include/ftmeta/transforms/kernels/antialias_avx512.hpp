@@ -83,13 +83,19 @@ struct PlaneSplit {
 
 /// aa_vertical_avx512 and aa_deinterleave_avx512 in one for BGR rows: 16 pixels (48 values) a step, summed
 /// as aa_vertical_avx512 sums each value (the same bits), split into the planes b, g, r in registers.
+/// `next0` and `next1` (the same columns of the source rows the next output rows read first) are
+/// prefetched along the way, a line or so a step: spread through the work, the requests do not queue up
+/// behind each other as a burst of two whole rows did.
 [[gnu::target("avx512f,avx512bw,avx512vl,avx2,fma")]] inline void aa_vertical_planes_avx512(const std::uint8_t* const* rows, const float* w,
                                                                                          int count, int pixels, float* b, float* g,
-                                                                                         float* r) {
+                                                                                         float* r, const std::uint8_t* next0,
+                                                                                         const std::uint8_t* next1) {
   const PlaneSplit split;
   float* out[3] = {b, g, r};
   int x = 0;
   for (; x + 16 <= pixels; x += 16) {
+    _mm_prefetch(reinterpret_cast<const char*>(next0 + 3 * x), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(next1 + 3 * x), _MM_HINT_T0);
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0;
     for (int k = 0; k < count; ++k) {
       const __m512 wk = _mm512_set1_ps(w[k]);
