@@ -89,6 +89,11 @@ FTMETA_DETAIL_WARP_HOT void warp_pixels(const cv::Mat& src, int ou, float u0, fl
 }
 
 #ifdef FTMETA_DETAIL_WARP_AVX2
+/// The largest byte offset from src.data at which the vector copies' 8-byte gather elements stay inside the
+/// image; groups that would read further go to warp_pixels.
+inline int warp_gather_room(const cv::Mat& src) {
+  return static_cast<int>(std::min<long long>(static_cast<long long>(src.datalimit - src.data) - 8, 0x7fffffff));
+}
 /// The AVX2 copy's scalar multiply-add: fused, as its vectors' (inlined, so the instruction, not a call).
 struct FusedMultiplyAdd {
   FTMETA_DETAIL_WARP_HOT float operator()(float p, float q, float r) const { return __builtin_fmaf(p, q, r); }
@@ -104,7 +109,7 @@ template <class T>
   const FusedMultiplyAdd fma;
   if (src.channels() != 3) return warp_pixels(src, ou, u0, a, ov, v0, d, x0, x1, R, G, B, fma);
   const auto* base = reinterpret_cast<const long long*>(src.data);
-  const __m256i room = _mm256_set1_epi32(static_cast<int>(std::min<long long>(static_cast<long long>(src.datalimit - src.data) - 8, 0x7fffffff)));
+  const __m256i room = _mm256_set1_epi32(warp_gather_room(src));
   const __m256 va = _mm256_set1_ps(a), vd = _mm256_set1_ps(d), vu0 = _mm256_set1_ps(u0), vv0 = _mm256_set1_ps(v0);
   const __m256i last_x = _mm256_set1_epi32(src.cols - 1), last_y = _mm256_set1_epi32(src.rows - 1), zero = _mm256_setzero_si256();
   const __m256i step = _mm256_set1_epi32(static_cast<int>(src.step)), one = _mm256_set1_epi32(1);
@@ -173,7 +178,7 @@ template <class T>
   if (src.channels() != 3) return warp_pixels(src, ou, u0, a, ov, v0, d, x0, x1, R, G, B, fma);
   constexpr __mmask16 all = 0xffff;
   const auto* base = reinterpret_cast<const long long*>(src.data);
-  const __m512i room = _mm512_set1_epi32(static_cast<int>(std::min<long long>(static_cast<long long>(src.datalimit - src.data) - 8, 0x7fffffff)));
+  const __m512i room = _mm512_set1_epi32(warp_gather_room(src));
   const __m512 va = _mm512_set1_ps(a), vd = _mm512_set1_ps(d), vu0 = _mm512_set1_ps(u0), vv0 = _mm512_set1_ps(v0);
   const __m512i last_x = _mm512_set1_epi32(src.cols - 1), last_y = _mm512_set1_epi32(src.rows - 1), zero = _mm512_setzero_si512();
   const __m512i step = _mm512_set1_epi32(static_cast<int>(src.step)), one = _mm512_set1_epi32(1);
