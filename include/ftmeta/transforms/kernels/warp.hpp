@@ -246,16 +246,10 @@ class WarpRows final : public RowSource {
            const Affine2D& clip2, ImageSize clip2_size, int fill2)
       : src_(src), map_(map), width_(out.width), height_(out.height), frame_map_(frame_map), frame_(frame), clips2_(clips2), clip2_(clip2),
         clip2_size_(clip2_size), fill2_(fill2) {
-    // the columns any output pixel reads: the map's image of the output's corners, one pixel of margin
-    double lo = 1e300, hi = -1e300;
-    for (const double x : {0.0, double(out.width)})
-      for (const double y : {0.0, double(out.height)}) {
-        const double u = map.a * x + map.b * y + map.c;
-        lo = std::min(lo, u), hi = std::max(hi, u);
-      }
+    // the columns any output pixel reads (the footprint's bounding box, two pixels of margin), as bytes
+    const SourceRegion reads = source_region(GeomStep{out, map}, ImageSize{src.rows, src.cols}, 2);
     const int cn = static_cast<int>(src.elemSize());
-    first_byte_ = std::clamp(static_cast<int>(std::floor(lo)) - 1, 0, src.cols) * cn;
-    end_byte_ = std::clamp(static_cast<int>(std::ceil(hi)) + 2, 0, src.cols) * cn;
+    first_byte_ = reads.x * cn, end_byte_ = (reads.x + reads.width) * cn;
   }
 
   int width() const override { return width_; }
@@ -275,17 +269,17 @@ class WarpRows final : public RowSource {
       const double v0 = map_.e * (next_ + 0.5) + map_.f, v1 = v0 + map_.d * width_;
       const int lo = std::clamp(static_cast<int>(std::floor(std::min(v0, v1))) - 1, 0, src_.rows - 1);
       const int hi = std::clamp(static_cast<int>(std::floor(std::max(v0, v1))) + 1, 0, src_.rows - 1);
-      const bool none = have_lo_ > have_hi_;
-      const int from = none ? lo : std::min(lo, have_lo_), to = none ? hi : std::max(hi, have_hi_);
-      for (int r = from; r <= to; ++r) {
-        if (r >= have_lo_ && r <= have_hi_) {
-          r = have_hi_;
-          continue;
-        }
-        const char* row = reinterpret_cast<const char*>(src_.ptr(r));
-        for (int b = first_byte_; b < end_byte_; b += 64) _mm_prefetch(row + b, _MM_HINT_T0);
+      const auto fetch = [&](int from, int to) {  // rows [from, to]
+        for (int r = from; r <= to; ++r)
+          for (int b = first_byte_; b < end_byte_; b += 64) _mm_prefetch(reinterpret_cast<const char*>(src_.ptr(r)) + b, _MM_HINT_T0);
+      };
+      if (have_lo_ > have_hi_) {
+        fetch(lo, hi);
+        have_lo_ = lo, have_hi_ = hi;
+      } else {  // only the rows not asked for yet
+        fetch(lo, have_lo_ - 1), fetch(have_hi_ + 1, hi);
+        have_lo_ = std::min(lo, have_lo_), have_hi_ = std::max(hi, have_hi_);
       }
-      have_lo_ = from, have_hi_ = to;
     }
 #else
     (void)y;
