@@ -306,19 +306,15 @@ inline bool aa_planar_runs(const RowTaps& fx, AaKernel kernel) {
 
 /// One output row (`planes`: the AVX-512 pass's buffer, used where fx has planar groups).
 /// `affine` (see aa_horizontal_planes_avx512) only where the AVX-512 pass runs (aa_planar_runs).
-/// `next`: two source rows (the columns read) to prefetch while the AVX-512 pass reads BGR rows.
+/// `next`: two source rows (the columns read) that the AVX-512 pass prefetches while it reads BGR rows.
 template <class T>
 void aa_row(const RowTaps& fx, const std::uint8_t* const* rows, const float* w, int count, int n, int cn, float* v, float* bgr,
-            float* planes, int width, T* R, T* G, T* B, AaKernel kernel = AaKernel::best, const float* affine = nullptr,
-            const std::uint8_t* const* next = nullptr) {
+            float* planes, int width, T* R, T* G, T* B, AaKernel kernel, const float* affine, const std::uint8_t* const* next) {
 #ifdef FTMETA_DETAIL_AA_AVX2
-  if (aa_planar_runs(fx, kernel)) {
-    const std::uint8_t* const here[2] = {rows[0], rows[0]};  // nothing ahead: prefetch lines already read
-    return aa_row_avx512(fx, rows, w, count, n, cn, v, bgr, planes, width, R, G, B, affine, next ? next : here);
-  }
+  if (aa_planar_runs(fx, kernel)) return aa_row_avx512(fx, rows, w, count, n, cn, v, bgr, planes, width, R, G, B, affine, next);
   if (kernel != AaKernel::baseline && cpu_has_avx2_fma()) return aa_row_avx2(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
 #else
-  (void)planes, (void)kernel;
+  (void)planes, (void)kernel, (void)next;
 #endif
   (void)affine;
   aa_row_body(fx, rows, w, count, n, cn, v, bgr, width, R, G, B);
